@@ -12,8 +12,34 @@
 //! - [`Packet::encoded_len`]`(version)` and [`Packet::encode`]`(version, &mut BytesMut)`.
 //! - [`DecodeError::reason_code`] says which reason code the server must send.
 
-pub mod packet;
-mod utf8;
+//!
+//! Additions to the contract: [`decode_from`] (check + split + decode on a `BytesMut`),
+//! [`DecodeLimits::new`], [`PacketType`], [`ReasonCode::from_u8`] and the 3.x return code
+//! mappings, [`ReasonCode::allowed_in`], constructors such as [`Publish::new`], the [`topic`]
+//! syntax checks, the MQTT 5 property identifiers in [`property_id`] and, behind the
+//! `tokio-codec` feature, [`MqttCodec`] (a `tokio_util::codec` Decoder/Encoder).
 
+#[cfg(feature = "tokio-codec")]
+mod codec;
+mod decode;
+mod encode;
+mod error;
+mod ext;
+pub mod packet;
+mod props;
+mod reader;
+pub mod topic;
+mod utf8;
+mod wire;
+
+#[cfg(feature = "tokio-codec")]
+pub use codec::{CodecError, MqttCodec};
+pub use decode::{check, decode_from, DecodeLimits};
+pub use error::{DecodeError, EncodeError};
+pub use ext::PacketType;
 pub use packet::*;
-pub use utf8::Utf8Str;
+pub use props::id as property_id;
+pub use utf8::{Utf8Error, Utf8Str};
+
+/// The largest remaining length the protocol can express (268,435,455 bytes).
+pub const MAX_REMAINING_LENGTH: usize = props::MAX_VAR_INT as usize;

@@ -1,0 +1,114 @@
+//! Syntax of topic names and topic filters (MQTT 4.7, 4.8.2), as checked by the decoder. These are
+//! syntax checks only; authorisation, mountpoints and `$`-topic policy belong to the router.
+
+/// The prefix of a shared subscription filter: `$share/<group>/<filter>`.
+pub const SHARE_PREFIX: &str = "$share/";
+
+/// True when `topic` is a valid topic name: at least one character (MQTT-4.7.3-1) and no `+` or
+/// `#` (MQTT-3.3.2-2). U+0000 is excluded by [`crate::Utf8Str`] already.
+#[inline]
+pub fn valid_topic_name(topic: &str) -> bool {
+    !topic.is_empty() && !topic.bytes().any(|b| b == b'+' || b == b'#')
+}
+
+/// True when `filter` is a valid topic filter: non-empty (MQTT-4.7.3-1), `#` only as the whole
+/// last level (MQTT-4.7.1-2), `+` only as a whole level (MQTT-4.7.1-3), and for a shared
+/// subscription `$share/<group>/<filter>` a non-empty group without `/`, `+` or `#` followed by a
+/// valid filter (MQTT-4.8.2-1, MQTT-4.8.2-2).
+pub fn valid_topic_filter(filter: &str) -> bool {
+    match filter.strip_prefix(SHARE_PREFIX) {
+        Some(rest) => match rest.split_once('/') {
+            Some((group, inner)) => {
+                !group.is_empty()
+                    && !group.bytes().any(|b| b == b'+' || b == b'#')
+                    && valid_plain_filter(inner)
+            }
+            None => false,
+        },
+        None => valid_plain_filter(filter),
+    }
+}
+
+/// True when `filter` starts with `$share/` (a shared subscription).
+#[inline]
+pub fn is_shared(filter: &str) -> bool {
+    filter.starts_with(SHARE_PREFIX)
+}
+
+fn valid_plain_filter(filter: &str) -> bool {
+    if filter.is_empty() {
+        return false;
+    }
+    let mut levels = filter.split('/').peekable();
+    while let Some(level) = levels.next() {
+        let last = levels.peek().is_none();
+        if level.len() == 1 {
+            if level == "#" && !last {
+                return false;
+            }
+        } else if level.bytes().any(|b| b == b'+' || b == b'#') {
+            return false;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mqtt_4_7_1_2_multi_level_wildcard_must_be_last() {
+        assert!(valid_topic_filter("#"));
+        assert!(valid_topic_filter("a/#"));
+        assert!(valid_topic_filter("/#"));
+        assert!(!valid_topic_filter("a/#/b"));
+        assert!(!valid_topic_filter("a#"));
+        assert!(!valid_topic_filter("a/b#"));
+        assert!(!valid_topic_filter("#/"));
+    }
+
+    #[test]
+    fn mqtt_4_7_1_3_single_level_wildcard_must_occupy_a_level() {
+        assert!(valid_topic_filter("+"));
+        assert!(valid_topic_filter("+/+/+"));
+        assert!(valid_topic_filter("a/+/b"));
+        assert!(valid_topic_filter("+/#"));
+        assert!(!valid_topic_filter("a+"));
+        assert!(!valid_topic_filter("a/+b/c"));
+        assert!(!valid_topic_filter("++"));
+    }
+
+    #[test]
+    fn mqtt_4_7_3_1_topics_must_not_be_empty() {
+        assert!(!valid_topic_filter(""));
+        assert!(!valid_topic_name(""));
+        assert!(valid_topic_name("/"));
+        assert!(valid_topic_filter("/"));
+        assert!(valid_topic_filter("//"));
+    }
+
+    #[test]
+    fn mqtt_3_3_2_2_topic_name_must_not_contain_wildcards() {
+        assert!(valid_topic_name("a/b/c"));
+        assert!(valid_topic_name("$SYS/x"));
+        assert!(!valid_topic_name("a/+/c"));
+        assert!(!valid_topic_name("a/#"));
+        assert!(!valid_topic_name("a#"));
+    }
+
+    #[test]
+    fn mqtt_4_8_2_1_share_name_must_be_non_empty_without_wildcards_or_slash() {
+        assert!(valid_topic_filter("$share/g/a/b"));
+        assert!(valid_topic_filter("$share/g/#"));
+        assert!(valid_topic_filter("$share/g/+/x"));
+        assert!(!valid_topic_filter("$share//a"));
+        assert!(!valid_topic_filter("$share/g+/a"));
+        assert!(!valid_topic_filter("$share/#/a"));
+        assert!(!valid_topic_filter("$share/g"));
+        assert!(!valid_topic_filter("$share/g/"));
+        assert!(!valid_topic_filter("$share/g/a/#/b"));
+        assert!(valid_topic_filter("$share"));
+        assert!(valid_topic_filter("$sharex/a"));
+    }
+}
