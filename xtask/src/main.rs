@@ -1,0 +1,106 @@
+//! `cargo xtask`: the project's task runner. `test` installs the external test peers (Debian's
+//! mosquitto and mosquitto-clients, paho-mqtt from PyPI, MQTT.js from npm) when they are missing
+//! and runs every test of the workspace; `deps` only installs.
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, Context, Result};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("test") => {
+            deps()?;
+            test(&args[1..])
+        }
+        Some("deps") => deps(),
+        _ => {
+            eprintln!("usage: cargo xtask <test|deps> [cargo test args]");
+            eprintln!("  test   install the test peers if missing, then run every test");
+            eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd} >/dev/null 2>&1"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn deps() -> Result<()> {
+    let mut apt = Vec::new();
+    if !have("mosquitto_pub") || !have("mosquitto_sub") {
+        apt.push("mosquitto-clients");
+    }
+    if !have("mosquitto") && !Path::new("/usr/sbin/mosquitto").exists() {
+        apt.push("mosquitto");
+    }
+    if !have("node") {
+        apt.push("nodejs");
+        apt.push("npm");
+    }
+    if !apt.is_empty() {
+        run(Command::new("apt-get").arg("update").arg("-q"))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(&apt)
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let python = if have("python3") { "python3" } else { "python" };
+    let paho_ok = Command::new(python)
+        .args([
+            "-c",
+            "import paho.mqtt, sys; sys.exit(0 if paho.mqtt.__version__ >= '2' else 1)",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !paho_ok {
+        run(Command::new(python).args(["-m", "pip", "install", "-q", "paho-mqtt>=2,<3"]))?;
+    }
+    let js_dir = root().join("tests").join("js");
+    if !js_dir.join("node_modules").join("mqtt").exists() {
+        run(Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent"])
+            .current_dir(&js_dir))?;
+    }
+    Ok(())
+}
+
+fn test(extra: &[String]) -> Result<()> {
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["test", "--workspace", "--all-targets"])
+            .args(extra)
+            .current_dir(root()),
+    )?;
+    // Doc tests are not part of `--all-targets`.
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["test", "--workspace", "--doc"])
+            .current_dir(root()),
+    )
+}
