@@ -43,3 +43,6 @@ pub use utf8::{Utf8Error, Utf8Str};
 
 /// The largest remaining length the protocol can express (268,435,455 bytes).
 pub const MAX_REMAINING_LENGTH: usize = props::MAX_VAR_INT as usize;
+
+#[cfg(test)]
+mod tests;
