@@ -71,7 +71,7 @@ pub struct QueueConfig {
     /// queue, move *all* offline messages to it, ignoring `max_online_messages` for that move.
     pub override_max_online_messages: bool,
     /// True for a persistent session (MQTT 3 `clean_session = false`, MQTT 5 session expiry
-    /// > 0): the queue goes offline when its last session leaves and asks the store to persist
+    /// above 0): the queue goes offline when its last session leaves and asks the store to persist
     /// offline QoS 1/2 messages. False: the queue terminates when its last session leaves.
     pub persistent: bool,
 }

@@ -5,9 +5,11 @@ use std::time::Instant;
 
 pub use vmq_codec::QoS;
 
-/// A message as the queue sees it. Implementations must be cheap to clone (an `Arc` or a
-/// struct of `Bytes`): fanout clones the message once per attached session.
-pub trait QueueMessage: Clone {
+/// A message as the queue sees it. The queue also needs `M: Clone`, and the clone must be
+/// cheap (an `Arc`, or a struct of `Bytes`): fanout clones the message once per attached
+/// session. `Arc<T>` implements this trait for any `T: QueueMessage`, so `T` itself need not
+/// be `Clone`.
+pub trait QueueMessage {
     /// The QoS this message is delivered with *to this subscriber*: `min(publish QoS,
     /// granted QoS)`, or the granted QoS when `upgrade_outgoing_qos` is on. The queue drops a
     /// QoS 0 delivery when no session is attached (VerneMQ's `queue_message_unhandled`).
@@ -23,7 +25,7 @@ pub trait QueueMessage: Clone {
     }
 }
 
-impl<T: QueueMessage> QueueMessage for Arc<T> {
+impl<T: QueueMessage + ?Sized> QueueMessage for Arc<T> {
     fn qos(&self) -> QoS {
         (**self).qos()
     }

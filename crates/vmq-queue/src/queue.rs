@@ -184,7 +184,7 @@ pub struct Queue<S, M> {
     metrics: QueueMetrics,
 }
 
-impl<S: Clone + Eq, M: QueueMessage> Queue<S, M> {
+impl<S: Clone + Eq, M: QueueMessage + Clone> Queue<S, M> {
     /// A new queue, `Offline` with no session (as VerneMQ starts one). Attach the first
     /// session with [`Queue::add_session`]; restore persisted messages first with
     /// [`Queue::insert_batch`].

@@ -183,9 +183,11 @@ proptest! {
         let mut q: Queue<u32, Msg> = Queue::new(cfg(-1, -1, QueueType::Fifo, mode));
         for s in 0..k { q.add_session(s).map_err(|e| TestCaseError::fail(e.to_string()))?; }
         let mut got: Vec<Vec<u32>> = vec![Vec::new(); k as usize];
+        let mut countdown = 0usize;
         for i in 0..n {
             q.enqueue(m(i), now);
-            if (i as usize) % take_every == 0 {
+            countdown = if countdown == 0 { take_every - 1 } else { countdown - 1 };
+            if countdown == 0 {
                 for s in 0..k { got[s as usize].extend(take_all_of(&mut q, s, now)); }
             }
         }

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use common::*;
-use vmq_queue::{DeliverMode, QoS, Queue, QueueAction, QueueState, QueueType};
+use vmq_queue::{DeliverMode, QoS, Queue, QueueAction, QueueMessage, QueueState, QueueType};
 
 struct Rng(u64);
 
@@ -134,10 +134,7 @@ fn run(seed: u64, mode: DeliverMode, ty: QueueType, steps: u32) -> Outcome {
                 assert!(n <= free);
                 s.woken = false;
                 for m in out.drain(..) {
-                    assert!(
-                        !m.exp.is_some_and(|t| t <= now),
-                        "expired message delivered"
-                    );
+                    assert!(!m.is_expired(now), "expired message delivered");
                     trace = trace
                         .wrapping_mul(31)
                         .wrapping_add(u64::from(m.id) * 7 + u64::from(id));
