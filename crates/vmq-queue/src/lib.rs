@@ -32,6 +32,31 @@
 //!    [`Queue::drain_nack`], [`Queue::finish_drain`]; local takeover: [`Queue::take_all`] and
 //!    [`Queue::insert_batch`] on the receiving queue.
 //!
+//! ```
+//! use std::time::Instant;
+//! use vmq_queue::{EnqueueOutcome, QoS, Queue, QueueAction, QueueConfig, QueueMessage};
+//!
+//! #[derive(Clone)]
+//! struct Msg(u32);
+//! impl QueueMessage for Msg {
+//!     fn qos(&self) -> QoS { QoS::AtLeastOnce }
+//!     fn expires_at(&self) -> Option<Instant> { None }
+//! }
+//!
+//! let now = Instant::now();
+//! let mut q: Queue<u64, Msg> = Queue::new(QueueConfig::default());
+//! // Offline: QoS 1 is stored and must be persisted.
+//! assert_eq!(q.enqueue(Msg(1), now).outcome, EnqueueOutcome::Offline { evicted: false });
+//! assert!(matches!(q.poll_action(), Some(QueueAction::Persist(Msg(1)))));
+//! // A session attaches and takes what its inflight window allows.
+//! q.add_session(7).unwrap();
+//! let mut buf = Vec::new();
+//! assert_eq!(q.take(&7, 20, now, &mut buf), Ok(1));
+//! assert!(matches!(q.poll_action(), Some(QueueAction::Delete(Msg(1)))));
+//! // Its queue is empty now, so the next message names it in `wake`.
+//! assert_eq!(q.enqueue(Msg(2), now).wake, &[7]);
+//! ```
+//!
 //! # Deviations from VerneMQ (deliberate, documented)
 //!
 //! - Balance mode picks sessions round-robin instead of uniformly at random (deterministic,
