@@ -69,6 +69,7 @@
 
 mod error;
 mod hash;
+mod level;
 mod matches;
 mod retained;
 mod shared;

@@ -157,10 +157,10 @@ impl<M: Clone> RetainedStore<M> {
     ) -> Option<M> {
         let (first, _) = split_level(topic);
         let mut shard = self.shards[shard_of(mountpoint, first)].0.write();
-        let root = shard.get_mut(mountpoint)?;
+        let root = shard.get_mut(mountpoint.as_bytes())?;
         let removed = remove_path(root, Some(topic), pred);
         if root.is_empty() {
-            shard.remove(mountpoint);
+            shard.remove(mountpoint.as_bytes());
         }
         if removed.is_some() {
             self.count.fetch_sub(1, Ordering::Relaxed);
@@ -172,10 +172,10 @@ impl<M: Clone> RetainedStore<M> {
     pub fn get(&self, mountpoint: &str, topic: &str, now: Instant) -> Option<M> {
         let (first, mut rest) = split_level(topic);
         let shard = self.shards[shard_of(mountpoint, first)].0.read();
-        let mut node = shard.get(mountpoint)?.children.get(first)?;
+        let mut node = shard.get(mountpoint.as_bytes())?.children.get(first.as_bytes())?;
         while let Some(s) = rest {
             let (level, r) = split_level(s);
-            node = node.children.get(level)?;
+            node = node.children.get(level.as_bytes())?;
             rest = r;
         }
         node.entry
@@ -194,11 +194,11 @@ impl<M: Clone> RetainedStore<M> {
             "#" | "+" => {
                 for shard in self.shards.iter() {
                     let shard = shard.0.read();
-                    let Some(root) = shard.get(mountpoint) else {
+                    let Some(root) = shard.get(mountpoint.as_bytes()) else {
                         continue;
                     };
                     for (level, child) in root.children.iter() {
-                        if level.starts_with('$') {
+                        if level.as_bytes().first() == Some(&b'$') {
                             continue;
                         }
                         if first == "#" {
@@ -211,7 +211,7 @@ impl<M: Clone> RetainedStore<M> {
             }
             literal => {
                 let shard = self.shards[shard_of(mountpoint, literal)].0.read();
-                if let Some(node) = shard.get(mountpoint).and_then(|r| r.children.get(literal)) {
+                if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.children.get(literal.as_bytes())) {
                     collect(node, rest, now, out);
                 }
             }
@@ -250,8 +250,8 @@ impl<M: Clone> RetainedStore<M> {
             for (mp, root) in shard.iter() {
                 for (first, child) in root.children.iter() {
                     path.clear();
-                    path.push_str(first);
-                    visit(mp, child, &mut path, &mut f);
+                    path.push_str(first.as_str());
+                    visit(mp.as_str(), child, &mut path, &mut f);
                 }
             }
         }
@@ -265,7 +265,7 @@ fn visit<M>(mp: &str, node: &RNode<M>, path: &mut String, f: &mut impl FnMut(&st
     let len = path.len();
     for (level, child) in node.children.iter() {
         path.push('/');
-        path.push_str(level);
+        path.push_str(level.as_str());
         visit(mp, child, path, f);
         path.truncate(len);
     }
@@ -285,10 +285,10 @@ fn remove_path<M>(
         };
     };
     let (level, r) = split_level(s);
-    let child = node.children.get_mut(level)?;
+    let child = node.children.get_mut(level.as_bytes())?;
     let removed = remove_path(child, r, pred);
     if child.is_empty() {
-        node.children.remove(level);
+        node.children.remove(level.as_bytes());
     }
     removed
 }
@@ -321,7 +321,7 @@ fn collect<M: Clone>(node: &RNode<M>, rest: Option<&str>, now: Instant, out: &mu
             }
         }
         literal => {
-            if let Some(child) = node.children.get(literal) {
+            if let Some(child) = node.children.get(literal.as_bytes()) {
                 collect(child, r, now, out);
             }
         }

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use parking_lot::RwLock;
 
 use crate::hash::{hash_one, Seeded};
+use crate::level::Level;
 use crate::matches::{Matched, Matches};
 use crate::shared::{AllOnline, Chooser, Presence};
 use crate::subs::{Member, Subs};
@@ -32,7 +33,7 @@ impl<T: Default> Default for Shard<T> {
     }
 }
 
-pub(crate) type Map<T> = HashMap<Box<str>, T, Seeded>;
+pub(crate) type Map<T> = HashMap<Level, T, Seeded>;
 
 pub(crate) fn new_shards<T: Default>() -> Box<[Shard<T>]> {
     (0..SHARDS).map(|_| Shard::default()).collect()
@@ -233,7 +234,7 @@ where
             Some(s) => {
                 self.emit(&node.hash);
                 let (level, rest) = split_level(s);
-                if let Some(child) = node.children.get(level) {
+                if let Some(child) = node.children.get(level.as_bytes()) {
                     self.walk(child, rest);
                 }
                 if let Some(plus) = &node.plus {
@@ -351,29 +352,29 @@ where
         let removed = if has_wildcard(filter) {
             let (first, rest) = split_level(filter);
             let mut shard = self.wild[shard_of(mountpoint, first)].0.write();
-            let roots = shard.get_mut(mountpoint)?;
-            let root = roots.get_mut(first)?;
+            let roots = shard.get_mut(mountpoint.as_bytes())?;
+            let root = roots.get_mut(first.as_bytes())?;
             let removed = if first == "#" {
                 root.subs.remove(group, key)
             } else {
                 remove_at(root, rest, group, key)
             };
             if root.is_empty() {
-                roots.remove(first);
+                roots.remove(first.as_bytes());
                 if roots.is_empty() {
-                    shard.remove(mountpoint);
+                    shard.remove(mountpoint.as_bytes());
                 }
             }
             removed
         } else {
             let mut shard = self.exact[shard_of(mountpoint, filter)].0.write();
-            let topics = shard.get_mut(mountpoint)?;
-            let subs = topics.get_mut(filter)?;
+            let topics = shard.get_mut(mountpoint.as_bytes())?;
+            let subs = topics.get_mut(filter.as_bytes())?;
             let removed = subs.remove(group, key);
             if subs.is_empty() {
-                topics.remove(filter);
+                topics.remove(filter.as_bytes());
                 if topics.is_empty() {
-                    shard.remove(mountpoint);
+                    shard.remove(mountpoint.as_bytes());
                 }
             }
             removed
@@ -415,7 +416,7 @@ where
         if has_wildcard(filter) {
             let (first, mut rest) = split_level(filter);
             let shard = self.wild[shard_of(mountpoint, first)].0.read();
-            let mut node = shard.get(mountpoint)?.get(first)?;
+            let mut node = shard.get(mountpoint.as_bytes())?.get(first.as_bytes())?;
             if first == "#" {
                 return lookup(&node.subs);
             }
@@ -424,14 +425,14 @@ where
                 match level {
                     "#" => return lookup(&node.hash),
                     "+" => node = node.plus.as_deref()?,
-                    l => node = node.children.get(l)?,
+                    l => node = node.children.get(l.as_bytes())?,
                 }
                 rest = r;
             }
             lookup(&node.subs)
         } else {
             let shard = self.exact[shard_of(mountpoint, filter)].0.read();
-            lookup(shard.get(mountpoint)?.get(filter)?)
+            lookup(shard.get(mountpoint.as_bytes())?.get(filter.as_bytes())?)
         }
     }
 
@@ -466,14 +467,14 @@ where
         };
         {
             let shard = self.exact[shard_of(mountpoint, topic)].0.read();
-            if let Some(subs) = shard.get(mountpoint).and_then(|t| t.get(topic)) {
+            if let Some(subs) = shard.get(mountpoint.as_bytes()).and_then(|t| t.get(topic.as_bytes())) {
                 walk.emit(subs);
             }
         }
         let (first, rest) = split_level(topic);
         {
             let shard = self.wild[shard_of(mountpoint, first)].0.read();
-            if let Some(node) = shard.get(mountpoint).and_then(|r| r.get(first)) {
+            if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.get(first.as_bytes())) {
                 walk.walk(node, rest);
             }
         }
@@ -482,12 +483,12 @@ where
         }
         {
             let shard = self.wild[shard_of(mountpoint, "+")].0.read();
-            if let Some(node) = shard.get(mountpoint).and_then(|r| r.get("+")) {
+            if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.get("+".as_bytes())) {
                 walk.walk(node, rest);
             }
         }
         let shard = self.wild[shard_of(mountpoint, "#")].0.read();
-        if let Some(node) = shard.get(mountpoint).and_then(|r| r.get("#")) {
+        if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.get("#".as_bytes())) {
             walk.emit(&node.subs);
         }
     }
@@ -500,7 +501,7 @@ where
             let shard = shard.0.read();
             for (mp, topics) in shard.iter() {
                 for (filter, subs) in topics.iter() {
-                    report(mp, filter, subs, &mut f);
+                    report(mp.as_str(), filter.as_str(), subs, &mut f);
                 }
             }
         }
@@ -509,11 +510,11 @@ where
             for (mp, roots) in shard.iter() {
                 for (first, node) in roots.iter() {
                     path.clear();
-                    path.push_str(first);
-                    if &**first == "#" {
-                        report(mp, &path, &node.subs, &mut f);
+                    path.push_str(first.as_str());
+                    if first.as_bytes() == b"#" {
+                        report(mp.as_str(), &path, &node.subs, &mut f);
                     } else {
-                        visit(mp, node, &mut path, &mut f);
+                        visit(mp.as_str(), node, &mut path, &mut f);
                     }
                 }
             }
@@ -572,7 +573,7 @@ fn visit<K: Eq + Hash, V>(
     }
     for (level, child) in node.children.iter() {
         path.push('/');
-        path.push_str(level);
+        path.push_str(level.as_str());
         visit(mp, child, path, f);
         path.truncate(len);
     }
@@ -581,7 +582,7 @@ fn visit<K: Eq + Hash, V>(
 /// `map[key]`, inserted empty if absent. (Allocates the key even when present: the borrow
 /// checker rejects the two-lookup form; subscribing is not the hot path.)
 pub(crate) fn get_or_insert<'m, T: Default>(map: &'m mut Map<T>, key: &str) -> &'m mut T {
-    map.entry(key.into()).or_default()
+    map.entry(Level::new(key)).or_default()
 }
 
 fn insert_at<K: Eq + Hash, V>(
@@ -607,10 +608,10 @@ fn insert_at<K: Eq + Hash, V>(
             value,
         ),
         l => {
-            if let Some(child) = node.children.get_mut(l) {
+            if let Some(child) = node.children.get_mut(l.as_bytes()) {
                 return insert_at(child, rest, group, node_name, key, value);
             }
-            let child = node.children.entry(l.into()).or_default();
+            let child = node.children.entry(Level::new(l)).or_default();
             insert_at(child, rest, group, node_name, key, value)
         }
     }
@@ -637,10 +638,10 @@ fn remove_at<K: Eq + Hash, V>(
             removed
         }
         l => {
-            let child = node.children.get_mut(l)?;
+            let child = node.children.get_mut(l.as_bytes())?;
             let removed = remove_at(child, rest, group, key);
             if child.is_empty() {
-                node.children.remove(l);
+                node.children.remove(l.as_bytes());
             }
             removed
         }
