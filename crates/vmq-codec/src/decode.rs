@@ -212,6 +212,9 @@ fn connect(r: &mut Reader<'_>) -> Result<Connect, DecodeError> {
         ConnectProperties::default()
     };
     let client_id = r.string()?;
+    if !v5 && !clean_start && client_id.is_empty() {
+        return Err(DecodeError::EmptyClientId);
+    }
     let will = if will_flag {
         let properties = if v5 {
             props::will(r)?

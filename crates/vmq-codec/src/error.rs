@@ -81,6 +81,10 @@ pub enum DecodeError {
     /// code 0x81.
     #[error("password flag set without user name flag")]
     PasswordWithoutUsername,
+    /// MQTT 3.x CONNECT with an empty client identifier and clean session 0 (MQTT-3.1.3-8).
+    /// Reason code 0x85 (Client Identifier Not Valid; CONNACK return code 2 for MQTT 3.x).
+    #[error("empty client identifier without clean session")]
+    EmptyClientId,
     /// A QoS field has the value 3 (MQTT-3.1.2-14, MQTT-3.3.1-4, MQTT-3.8.3-4). Reason code 0x81.
     #[error("invalid QoS 3")]
     InvalidQoS,
@@ -170,6 +174,7 @@ impl DecodeError {
             | NoLocalOnSharedSubscription
             | DuplicateProperty(_)
             | InvalidPropertyValue(_) => ReasonCode::ProtocolError,
+            EmptyClientId => ReasonCode::ClientIdentifierNotValid,
             InvalidTopicName => ReasonCode::TopicNameInvalid,
             InvalidTopicFilter => ReasonCode::TopicFilterInvalid,
             InvalidTopicAlias => ReasonCode::TopicAliasInvalid,

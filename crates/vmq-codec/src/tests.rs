@@ -306,6 +306,21 @@ fn mqtt_3_1_2_14_will_qos_3_is_malformed() {
 }
 
 #[test]
+fn mqtt_3_1_3_8_empty_client_id_requires_clean_session_in_v3() {
+    let e = err(&connect_v4(0x00, &[0, 0]), V3_1_1);
+    assert_eq!(e, DecodeError::EmptyClientId);
+    assert_eq!(e.reason_code().to_v3_connack(), 2);
+    assert!(dec(&connect_v4(0x02, &[0, 0]), V3_1_1).is_ok());
+    // MQTT 5 lets the server assign an identifier.
+    let c = Connect {
+        clean_start: false,
+        ..Connect::new(V5, "")
+    };
+    let p = Packet::Connect(Box::new(c));
+    assert_eq!(dec(&enc(&p, V5), V5).unwrap(), p);
+}
+
+#[test]
 fn mqtt_3_1_2_22_password_requires_username_in_v3() {
     let f = connect_v4(0x42, &[0, 1, b'b', 0, 1, b'p']);
     assert_eq!(err(&f, V3_1_1), DecodeError::PasswordWithoutUsername);

@@ -202,7 +202,7 @@ fn connect(v: ProtocolVersion) -> BoxedStrategy<Packet> {
                 Packet::Connect(Box::new(Connect {
                     protocol: v,
                     bridge: bridge && !v5,
-                    clean_start,
+                    clean_start: clean_start || (!v5 && client_id.is_empty()),
                     keep_alive,
                     client_id,
                     will,
