@@ -1,0 +1,636 @@
+//! The connection driver: one tokio task per client connection that moves bytes between the
+//! socket and the [`Session`] state machine, carries out the session's actions against the
+//! broker core, pulls deliveries from the subscriber's queue, and runs the session's timers.
+//! No protocol rule lives here; every transport (TCP now, TLS / WebSocket / QUIC later) feeds
+//! this same driver through `AsyncRead + AsyncWrite`.
+
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::{Buf, BytesMut};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    sync::{mpsc, oneshot, Notify},
+};
+use tracing::{debug, warn};
+use vmq_codec::{
+    check, DecodeLimits, Packet, ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode,
+    Subscribe, Unsubscribe, Utf8Str,
+};
+use vmq_session::{
+    Action, CloseReason, ConnectAccepted, ConnectRequest, Message, Session, SessionConfig,
+};
+
+use crate::{
+    broker::{BrokerCore, MatchBuffer, SessionPersistence},
+    hooks::{PublishRequest, RegisterRequest, SubscribeRequest},
+    metrics::Counter,
+    subscriber::{
+        ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
+    },
+};
+
+/// What a connection needs to know about the listener that accepted it.
+#[derive(Debug)]
+pub struct ListenerContext {
+    /// `<kind>.<name>` of the listener, for logs.
+    pub name: String,
+    /// Mountpoint of the listener (VerneMQ strips a trailing `/`).
+    pub mountpoint: Arc<str>,
+    /// Session settings for this listener.
+    pub session: Arc<SessionConfig>,
+    /// Anonymous clients allowed (global `allow_anonymous` or the listener's override).
+    pub allow_anonymous: bool,
+    /// Largest packet accepted (`max_message_size`; 0 = the protocol's limit).
+    pub max_packet_size: u32,
+}
+
+/// Deliveries pulled from the queue per round, so reading and writing interleave fairly.
+const DELIVERY_BATCH: usize = 256;
+/// Above this many unwritten bytes no more deliveries are pulled (slow consumers keep their
+/// messages in the queue, where the queue's limits apply).
+const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// Frames decoded per read before yielding to other work.
+const READ_BUFFER_RESERVE: usize = 4096;
+/// How long a closing connection may take to flush what it has to send.
+const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Connection {
+    core: Arc<BrokerCore>,
+    listener: Arc<ListenerContext>,
+    session: Session,
+    peer: SocketAddr,
+    conn_id: ConnId,
+    handle: ConnHandle,
+    subscriber: Option<Arc<Subscriber>>,
+    username: Option<Utf8Str>,
+    will_delay: Duration,
+    matches: MatchBuffer,
+    deliveries: Vec<QueuedDelivery>,
+    disconnect_acks: Vec<oneshot::Sender<()>>,
+    closed: bool,
+}
+
+/// Runs one connection to its end.
+pub async fn run_connection<S>(
+    core: Arc<BrokerCore>,
+    listener: Arc<ListenerContext>,
+    stream: S,
+    peer: SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    core.metrics.incr(Counter::SocketOpen);
+    let conn_id = core.next_conn_id();
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let wake = Arc::new(Notify::new());
+    let now = Instant::now();
+    let mut conn = Connection {
+        session: Session::new(listener.session.clone(), now),
+        core,
+        listener,
+        peer,
+        conn_id,
+        handle: ConnHandle {
+            wake: wake.clone(),
+            control: control_tx,
+        },
+        subscriber: None,
+        username: None,
+        will_delay: Duration::ZERO,
+        matches: MatchBuffer::new(),
+        deliveries: Vec::new(),
+        disconnect_acks: Vec::new(),
+        closed: false,
+    };
+    let limits = DecodeLimits {
+        max_packet_size: conn.listener.max_packet_size,
+        ..DecodeLimits::default()
+    };
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let mut rbuf = BytesMut::new();
+    let mut wbuf = BytesMut::new();
+    let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
+    tokio::pin!(sleep);
+
+    loop {
+        conn.process_actions().await;
+        conn.pull_deliveries(wbuf.len());
+        conn.process_actions().await;
+        let out = conn.session.transmit();
+        if !out.is_empty() {
+            if wbuf.is_empty() {
+                std::mem::swap(&mut wbuf, out);
+            } else {
+                wbuf.extend_from_slice(out);
+                out.clear();
+            }
+        }
+        if conn.closed {
+            break;
+        }
+        let now = Instant::now();
+        let deadline = conn.session.poll_timeout();
+        if let Some(deadline) = deadline {
+            sleep
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(deadline));
+        }
+        let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now);
+        if rbuf.capacity() - rbuf.len() < READ_BUFFER_RESERVE / 4 {
+            rbuf.reserve(READ_BUFFER_RESERVE);
+        }
+        tokio::select! {
+            biased;
+            command = control_rx.recv() => match command {
+                Some(Control::Disconnect(code, ack)) => {
+                    conn.disconnect_acks.push(ack);
+                    conn.session.disconnect(code);
+                }
+                None => {}
+            },
+            written = writer.write(&wbuf), if !wbuf.is_empty() => match written {
+                Ok(0) | Err(_) => conn.session.handle_connection_lost(),
+                Ok(n) => {
+                    conn.core.metrics.add(Counter::BytesSent, n as u64);
+                    wbuf.advance(n);
+                }
+            },
+            read = reader.read_buf(&mut rbuf), if !read_paused => match read {
+                Ok(0) => conn.session.handle_connection_lost(),
+                Err(e) => {
+                    debug!(peer = %conn.peer, error = %e, "socket error");
+                    conn.core.metrics.incr(Counter::SocketError);
+                    conn.session.handle_connection_lost();
+                }
+                Ok(n) => {
+                    conn.core.metrics.add(Counter::BytesReceived, n as u64);
+                    conn.handle_input(&mut rbuf, &limits).await;
+                }
+            },
+            () = wake.notified(), if conn.subscriber.is_some() => {}
+            () = &mut sleep, if deadline.is_some() => {
+                let before = conn.session.state();
+                conn.session.handle_timeout(Instant::now());
+                if before != conn.session.state() && conn.session.is_closed() {
+                    conn.core.metrics.incr(Counter::ClientKeepaliveExpired);
+                }
+            },
+        }
+    }
+
+    // Flush what is left (CONNACK refusal, DISCONNECT) and close.
+    let flush = async {
+        if !wbuf.is_empty() {
+            let _ = writer.write_all(&wbuf).await;
+        }
+        let _ = writer.shutdown().await;
+    };
+    let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush).await;
+    conn.core.metrics.incr(Counter::SocketClose);
+}
+
+impl Connection {
+    async fn handle_input(&mut self, rbuf: &mut BytesMut, limits: &DecodeLimits) {
+        loop {
+            if self.session.is_closed() {
+                rbuf.clear();
+                return;
+            }
+            match check(rbuf, limits) {
+                Ok(Some(len)) => {
+                    let frame = rbuf.split_to(len).freeze();
+                    let version = self.session.version();
+                    match Packet::decode(frame.clone(), version) {
+                        Ok(packet) => {
+                            self.count_received(&packet);
+                            self.session.handle_packet(Instant::now(), packet);
+                            // A CONNECT must be answered before the next packet is looked at.
+                            self.process_actions().await;
+                        }
+                        Err(e) => {
+                            debug!(peer = %self.peer, error = %e, "malformed packet");
+                            self.core.metrics.incr(Counter::MqttMalformedPacket);
+                            self.session.handle_decode_error(&e, &frame);
+                            return;
+                        }
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    debug!(peer = %self.peer, error = %e, "refused frame");
+                    if e.reason_code() == ReasonCode::PacketTooLarge {
+                        self.core.metrics.incr(Counter::MqttInvalidMsgSizeError);
+                    } else {
+                        self.core.metrics.incr(Counter::MqttMalformedPacket);
+                    }
+                    let head = rbuf.split().freeze();
+                    self.session.handle_decode_error(&e, &head);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn count_received(&self, packet: &Packet) {
+        let m = &self.core.metrics;
+        match packet {
+            Packet::Connect(_) => m.incr(Counter::MqttConnectReceived),
+            Packet::Publish(_) => m.incr(Counter::MqttPublishReceived),
+            Packet::PubAck(_) => m.incr(Counter::MqttPubackReceived),
+            Packet::Subscribe(_) => m.incr(Counter::MqttSubscribeReceived),
+            Packet::Unsubscribe(_) => m.incr(Counter::MqttUnsubscribeReceived),
+            Packet::PingReq => {
+                m.incr(Counter::MqttPingreqReceived);
+                m.incr(Counter::MqttPingrespSent);
+            }
+            Packet::Disconnect(_) => m.incr(Counter::MqttDisconnectReceived),
+            _ => {}
+        }
+    }
+
+    async fn process_actions(&mut self) {
+        while let Some(action) = self.session.poll_action() {
+            match action {
+                Action::Connect(req) => self.on_connect(*req).await,
+                Action::Auth { .. } => {
+                    // No plugin implements enhanced authentication (on_auth_m5) yet.
+                    self.session.disconnect(ReasonCode::BadAuthenticationMethod);
+                }
+                Action::Publish(publish) => self.on_publish(publish),
+                Action::Subscribe(subscribe) => self.on_subscribe(subscribe),
+                Action::Unsubscribe(unsubscribe) => self.on_unsubscribe(unsubscribe),
+                Action::Acknowledged(_) => {}
+                Action::Dropped(_, reason) => {
+                    debug!(peer = %self.peer, ?reason, "delivery dropped by the session");
+                    self.core.metrics.incr(Counter::QueueMessageDrop);
+                }
+                Action::Closed {
+                    reason,
+                    will,
+                    session_expiry_interval,
+                } => self.on_closed(reason, will, session_expiry_interval),
+            }
+        }
+    }
+
+    async fn on_connect(&mut self, req: ConnectRequest) {
+        let mountpoint = self.listener.mountpoint.clone();
+        let id = SubscriberId {
+            mountpoint: mountpoint.clone(),
+            client_id: Arc::from(req.client_id.as_str()),
+        };
+        if req.connect.properties.authentication_method.is_some() {
+            // MQTT 5 enhanced authentication needs an on_auth_m5 plugin; none is registered.
+            return self.refuse(ReasonCode::BadAuthenticationMethod);
+        }
+        if !self.listener.allow_anonymous {
+            let request = RegisterRequest {
+                peer: self.peer,
+                subscriber_id: &id,
+                username: req.username.as_ref(),
+                password: req.password.as_ref(),
+                clean_start: req.clean_start,
+            };
+            if let Err(code) = self.core.hooks.auth_on_register(&request) {
+                debug!(client_id = %id, ?code, "auth_on_register refused");
+                return self.refuse(code);
+            }
+        }
+        let v5 = req.protocol == ProtocolVersion::V5;
+        let persistence = if v5 {
+            SessionPersistence {
+                clean_start: req.clean_start,
+                persistent: req.session_expiry_interval > 0,
+                session_expiry_interval: req.session_expiry_interval,
+            }
+        } else {
+            SessionPersistence {
+                clean_start: req.clean_start,
+                persistent: !req.clean_start,
+                session_expiry_interval: u32::MAX,
+            }
+        };
+        if let Some(will) = &req.will {
+            let requested =
+                Duration::from_secs(u64::from(will.properties.will_delay_interval.unwrap_or(0)));
+            let cap = self.listener.session.max_last_will_delay;
+            self.will_delay = requested.min(cap);
+        }
+        self.username = req.username.clone();
+        let registered = self
+            .core
+            .register(id.clone(), self.conn_id, self.handle.clone(), persistence)
+            .await;
+        self.subscriber = Some(registered.subscriber);
+        self.session.accept_connect(
+            Instant::now(),
+            ConnectAccepted {
+                session_present: registered.session_present,
+                resume: registered.resume,
+                ..ConnectAccepted::default()
+            },
+        );
+        let m = &self.core.metrics;
+        m.incr(Counter::MqttConnackSent);
+        m.incr(Counter::MqttConnackAcceptedSent);
+        self.core.hooks.on_register(&id, self.username.as_ref());
+        debug!(client_id = %id, peer = %self.peer, "connected");
+    }
+
+    fn refuse(&mut self, code: ReasonCode) {
+        let m = &self.core.metrics;
+        m.incr(Counter::MqttConnackSent);
+        m.incr(match code {
+            ReasonCode::BadUserNameOrPassword => Counter::MqttConnackBadCredentialsSent,
+            ReasonCode::ClientIdentifierNotValid => Counter::MqttConnackIdentifierRejectedSent,
+            ReasonCode::UnsupportedProtocolVersion => Counter::MqttConnackUnacceptableProtocolSent,
+            ReasonCode::ServerUnavailable => Counter::MqttConnackServerUnavailableSent,
+            _ => Counter::MqttConnackNotAuthorizedSent,
+        });
+        self.session.refuse_connect(code);
+    }
+
+    fn on_publish(&mut self, publish: Publish) {
+        let Some(subscriber) = self.subscriber.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        let (qos, packet_id) = (publish.qos, publish.packet_id);
+        // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
+        // accepted and acknowledged, but not routed.
+        let code = if publish.topic.starts_with('$') {
+            ReasonCode::Success
+        } else if let Err(code) = self.authorize_publish(&subscriber, &publish) {
+            self.core.metrics.incr(Counter::MqttPublishAuthError);
+            code
+        } else {
+            let msg = self.message_from(publish, now);
+            self.core.publish(
+                &subscriber.id.mountpoint,
+                Some(&subscriber),
+                msg,
+                now,
+                &mut self.matches,
+            );
+            ReasonCode::Success
+        };
+        if qos != QoS::AtMostOnce {
+            // MQTT 3.x has no way to tell a refusal; the message is dropped and acknowledged.
+            let code = if self.session.version().is_v5() {
+                code
+            } else {
+                ReasonCode::Success
+            };
+            if qos == QoS::AtLeastOnce {
+                self.core.metrics.incr(Counter::MqttPubackSent);
+            }
+            self.session.publish_done(packet_id, qos, code);
+        }
+    }
+
+    fn authorize_publish(
+        &self,
+        subscriber: &Subscriber,
+        publish: &Publish,
+    ) -> Result<(), ReasonCode> {
+        if self.listener.allow_anonymous {
+            return Ok(());
+        }
+        self.core.hooks.auth_on_publish(&PublishRequest {
+            username: self.username.as_ref(),
+            subscriber_id: &subscriber.id,
+            qos: publish.qos,
+            topic: &publish.topic,
+            payload: &publish.payload,
+            retain: publish.retain,
+        })
+    }
+
+    fn message_from(&self, publish: Publish, now: Instant) -> Arc<Message> {
+        let props = publish.properties;
+        let expires_at = props
+            .message_expiry_interval
+            .map(|s| now + Duration::from_secs(u64::from(s)));
+        Arc::new(Message {
+            id: self.core.next_msg_id(),
+            topic: publish.topic,
+            payload: publish.payload,
+            qos: publish.qos,
+            retain: publish.retain,
+            properties: PublishProperties {
+                payload_format_indicator: props.payload_format_indicator,
+                message_expiry_interval: None,
+                topic_alias: None,
+                response_topic: props.response_topic,
+                correlation_data: props.correlation_data,
+                user_properties: props.user_properties,
+                subscription_identifiers: Vec::new(),
+                content_type: props.content_type,
+            },
+            expires_at,
+        })
+    }
+
+    fn on_subscribe(&mut self, subscribe: Subscribe) {
+        let Some(subscriber) = self.subscriber.clone() else {
+            return;
+        };
+        let v5 = self.session.version().is_v5();
+        let max_depth = self.core.config.topic_max_depth;
+        let mut codes = Vec::with_capacity(subscribe.filters.len());
+        let mut retained = Vec::new();
+        for entry in &subscribe.filters {
+            let filter = entry.filter.as_str();
+            let parsed = vmq_router::parse_subscription(filter, max_depth);
+            let shared = parsed.as_ref().is_ok_and(|p| p.is_shared());
+            if parsed.is_err() {
+                self.core.metrics.incr(Counter::MqttSubscribeError);
+                codes.push(if v5 {
+                    ReasonCode::TopicFilterInvalid
+                } else {
+                    ReasonCode::UnspecifiedError
+                });
+                continue;
+            }
+            if shared && entry.options.no_local {
+                // MQTT-3.8.3-4: no local on a shared subscription is a protocol error.
+                self.session.disconnect(ReasonCode::ProtocolError);
+                return;
+            }
+            let mut qos = entry.options.qos;
+            if !self.listener.allow_anonymous {
+                let req = SubscribeRequest {
+                    username: self.username.as_ref(),
+                    subscriber_id: &subscriber.id,
+                    filter,
+                    qos,
+                };
+                match self.core.hooks.auth_on_subscribe(&req) {
+                    Ok(Some(lowered)) => qos = qos.min(lowered),
+                    Ok(None) => {}
+                    Err(code) => {
+                        self.core.metrics.incr(Counter::MqttSubscribeAuthError);
+                        codes.push(if v5 {
+                            code
+                        } else {
+                            ReasonCode::UnspecifiedError
+                        });
+                        continue;
+                    }
+                }
+            }
+            let opts = SubOptions {
+                qos,
+                no_local: entry.options.no_local,
+                retain_as_published: entry.options.retain_as_published,
+                retain_handling: entry.options.retain_handling,
+                subscription_id: subscribe.properties.subscription_identifier,
+            };
+            match self.core.subscribe(&subscriber, filter, opts) {
+                Ok(is_new) => {
+                    codes.push(granted(qos));
+                    retained.push((filter.to_owned(), opts, is_new));
+                }
+                Err(e) => {
+                    debug!(error = %e, "subscribe refused by the router");
+                    self.core.metrics.incr(Counter::MqttSubscribeError);
+                    codes.push(if v5 {
+                        ReasonCode::TopicFilterInvalid
+                    } else {
+                        ReasonCode::UnspecifiedError
+                    });
+                }
+            }
+        }
+        self.core.metrics.incr(Counter::MqttSubackSent);
+        self.session.subscribe_done(subscribe.packet_id, codes);
+        let now = Instant::now();
+        for (filter, opts, is_new) in retained {
+            self.core
+                .send_retained(&subscriber, &filter, opts, is_new, now);
+        }
+    }
+
+    fn on_unsubscribe(&mut self, unsubscribe: Unsubscribe) {
+        let Some(subscriber) = self.subscriber.clone() else {
+            return;
+        };
+        let codes = unsubscribe
+            .filters
+            .iter()
+            .map(|f| {
+                if self.core.unsubscribe(&subscriber, f) {
+                    ReasonCode::Success
+                } else {
+                    ReasonCode::NoSubscriptionExisted
+                }
+            })
+            .collect();
+        self.core.metrics.incr(Counter::MqttUnsubackSent);
+        self.session.unsubscribe_done(unsubscribe.packet_id, codes);
+    }
+
+    /// Moves ready deliveries from the queue into the session, up to its free window.
+    fn pull_deliveries(&mut self, unwritten: usize) {
+        let Some(subscriber) = self.subscriber.clone() else {
+            return;
+        };
+        let now = Instant::now();
+        loop {
+            let capacity = self.session.send_capacity().min(DELIVERY_BATCH);
+            if capacity == 0 || unwritten + self.session.transmit().len() > WRITE_HIGH_WATER {
+                return;
+            }
+            self.deliveries.clear();
+            let taken = {
+                let mut state = subscriber.state.lock();
+                let taken = state
+                    .queue
+                    .take(&self.conn_id, capacity, now, &mut self.deliveries)
+                    .unwrap_or(0);
+                while state.queue.poll_action().is_some() {}
+                taken
+            };
+            if taken == 0 {
+                return;
+            }
+            self.core
+                .metrics
+                .add(Counter::MqttPublishSent, taken as u64);
+            self.core
+                .metrics
+                .add(Counter::QueueMessageOut, taken as u64);
+            for queued in self.deliveries.drain(..) {
+                if let Err(delivery) = self.session.deliver(now, queued.delivery) {
+                    // Cannot happen while `capacity` is respected; never lose it silently.
+                    warn!(topic = %delivery.msg.topic, "delivery refused by a full window");
+                    self.core.metrics.incr(Counter::QueueMessageDrop);
+                }
+            }
+        }
+    }
+
+    fn on_closed(&mut self, reason: CloseReason, will: Option<vmq_codec::LastWill>, expiry: u32) {
+        self.closed = true;
+        match reason {
+            CloseReason::KeepAliveTimeout => warn!(
+                client_id = %self.session.client_id(),
+                peer = %self.peer,
+                "client stopped due to keepalive expired"
+            ),
+            CloseReason::ProtocolViolation(code) => debug!(
+                client_id = %self.session.client_id(),
+                ?code,
+                "closed after a protocol violation"
+            ),
+            _ => debug!(client_id = %self.session.client_id(), ?reason, "closed"),
+        }
+        if matches!(reason, CloseReason::ServerDisconnect(_)) && self.session.version().is_v5() {
+            self.core.metrics.incr(Counter::MqttDisconnectSent);
+        }
+        let Some(subscriber) = self.subscriber.take() else {
+            self.ack_disconnects();
+            return;
+        };
+        let v5_expiry = self.session.version().is_v5().then_some(expiry);
+        let inflight = self.session.take_inflight();
+        self.core
+            .unregister(&subscriber, self.conn_id, inflight, v5_expiry);
+        self.ack_disconnects();
+        let suppress = matches!(
+            reason,
+            CloseReason::ServerDisconnect(ReasonCode::SessionTakenOver)
+        ) && self.core.config.suppress_lwt_on_session_takeover;
+        if let Some(will) = will.filter(|_| !suppress) {
+            let mut delay = self.will_delay;
+            if self.session.version().is_v5() {
+                // MQTT-3.1.3-9: the will is sent when the session ends, if that is earlier.
+                delay = delay.min(Duration::from_secs(u64::from(expiry)));
+            }
+            self.core.schedule_will(
+                Some(subscriber.clone()),
+                subscriber.id.mountpoint.clone(),
+                will,
+                delay,
+            );
+        }
+    }
+
+    fn ack_disconnects(&mut self) {
+        for ack in self.disconnect_acks.drain(..) {
+            let _ = ack.send(());
+        }
+    }
+}
+
+fn granted(qos: QoS) -> ReasonCode {
+    match qos {
+        QoS::AtMostOnce => ReasonCode::Success,
+        QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
+        QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+    }
+}

@@ -1,0 +1,206 @@
+//! `Subscriber`: everything the broker keeps for one client id (mountpoint + client id): its
+//! queue, the connections attached to it, its subscriptions, and the QoS 1/2 messages that were
+//! in flight when its last connection ended. The router stores `SubscriberRef`s, so a match
+//! reaches the queue without another lookup.
+
+use std::{
+    fmt,
+    hash::{Hash, Hasher},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Instant,
+};
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, Notify};
+use vmq_codec::{QoS, ReasonCode, RetainHandling};
+use vmq_queue::{Queue, QueueMessage};
+use vmq_session::{Delivery, Inflight};
+
+/// A subscriber's identity: mountpoint and client id (VerneMQ's `subscriber_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SubscriberId {
+    /// Mountpoint of the listener the client connected to ("" for none).
+    pub mountpoint: Arc<str>,
+    /// Client identifier.
+    pub client_id: Arc<str>,
+}
+
+impl fmt::Display for SubscriberId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mountpoint.is_empty() {
+            f.write_str(&self.client_id)
+        } else {
+            write!(f, "{}/{}", self.mountpoint, self.client_id)
+        }
+    }
+}
+
+/// Connection id: one per accepted socket.
+pub type ConnId = u64;
+
+/// A delivery as it waits in a queue, with the QoS it will go out with.
+#[derive(Debug, Clone)]
+pub struct QueuedDelivery {
+    /// The delivery.
+    pub delivery: Delivery,
+    /// Outgoing QoS (after downgrade or `upgrade_outgoing_qos`).
+    pub qos: QoS,
+}
+
+impl QueueMessage for QueuedDelivery {
+    fn qos(&self) -> QoS {
+        self.qos
+    }
+
+    fn expires_at(&self) -> Option<Instant> {
+        self.delivery.msg.expires_at
+    }
+}
+
+/// Options of one subscription, stored in the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubOptions {
+    /// Granted QoS.
+    pub qos: QoS,
+    /// MQTT 5 no local.
+    pub no_local: bool,
+    /// MQTT 5 retain as published.
+    pub retain_as_published: bool,
+    /// MQTT 5 retain handling.
+    pub retain_handling: RetainHandling,
+    /// MQTT 5 subscription identifier.
+    pub subscription_id: Option<u32>,
+}
+
+/// A command to a connection task.
+#[derive(Debug)]
+pub enum Control {
+    /// End the connection with this reason (takeover, administrative disconnect, shutdown);
+    /// the sender is told once the connection has detached from its queue.
+    Disconnect(ReasonCode, tokio::sync::oneshot::Sender<()>),
+}
+
+/// How the broker reaches one connection task.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    /// Woken when the queue has messages for the connection.
+    pub wake: Arc<Notify>,
+    /// Commands.
+    pub control: mpsc::UnboundedSender<Control>,
+}
+
+/// The mutable part of a subscriber, under its lock.
+#[derive(Debug)]
+pub struct SubscriberState {
+    /// The queue (sessions are identified by connection id).
+    pub queue: Queue<ConnId, QueuedDelivery>,
+    /// Connections attached now.
+    pub conns: Vec<(ConnId, ConnHandle)>,
+    /// Subscriptions: the filter as sent (with `$share/...`) and its options.
+    pub subscriptions: Vec<(String, SubOptions)>,
+    /// QoS 1/2 messages in flight when the last connection ended (resent on resume).
+    pub inflight: Vec<Inflight>,
+    /// Keeps its state while offline (3.x clean session false, MQTT 5 session expiry > 0).
+    pub persistent: bool,
+    /// Incremented at every connect; timers (session expiry, delayed will) compare it.
+    pub generation: u64,
+    /// MQTT 5 session expiry interval in seconds (`u32::MAX` never), for offline expiry.
+    pub session_expiry_interval: u32,
+    /// Removed from the registry: no new message may be queued.
+    pub gone: bool,
+}
+
+/// Everything the broker keeps for one subscriber id.
+pub struct Subscriber {
+    /// Mountpoint and client id.
+    pub id: SubscriberId,
+    /// Whether a connection is attached (read by shared-subscription selection without the
+    /// lock).
+    pub online: AtomicBool,
+    /// The mutable state.
+    pub state: Mutex<SubscriberState>,
+}
+
+impl fmt::Debug for Subscriber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("id", &self.id)
+            .field("online", &self.online.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// A subscriber as the router stores it: compared and hashed by identity.
+#[derive(Debug, Clone)]
+pub struct SubscriberRef(pub Arc<Subscriber>);
+
+impl PartialEq for SubscriberRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SubscriberRef {}
+
+impl Hash for SubscriberRef {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as usize).hash(state)
+    }
+}
+
+impl Subscriber {
+    /// A new subscriber with an empty queue configured by `queue`.
+    pub fn new(id: SubscriberId, queue: vmq_queue::QueueConfig) -> Arc<Self> {
+        Arc::new(Subscriber {
+            id,
+            online: AtomicBool::new(false),
+            state: Mutex::new(SubscriberState {
+                queue: Queue::new(queue),
+                conns: Vec::new(),
+                subscriptions: Vec::new(),
+                inflight: Vec::new(),
+                persistent: false,
+                generation: 0,
+                session_expiry_interval: 0,
+                gone: false,
+            }),
+        })
+    }
+
+    /// Queues `delivery` and wakes the connections that must take it. Returns false when it
+    /// was dropped.
+    pub fn enqueue(&self, delivery: QueuedDelivery, now: Instant) -> EnqueueResult {
+        let mut state = self.state.lock();
+        if state.gone {
+            return EnqueueResult::Dropped;
+        }
+        let SubscriberState { queue, conns, .. } = &mut *state;
+        let enqueued = queue.enqueue(delivery, now);
+        let accepted = enqueued.outcome.is_accepted();
+        for id in enqueued.wake {
+            if let Some((_, conn)) = conns.iter().find(|(c, _)| c == id) {
+                conn.wake.notify_one();
+            }
+        }
+        // Store actions (persist / delete) are the store's business (not wired yet); they are
+        // drained so the queue does not accumulate them.
+        while state.queue.poll_action().is_some() {}
+        if accepted {
+            EnqueueResult::Queued
+        } else {
+            EnqueueResult::Dropped
+        }
+    }
+}
+
+/// Outcome of [`Subscriber::enqueue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnqueueResult {
+    /// Queued (online or offline).
+    Queued,
+    /// Dropped by the queue's policy (counted in the queue's metrics).
+    Dropped,
+}
