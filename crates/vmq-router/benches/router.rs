@@ -7,6 +7,7 @@
 //! e.g. `100000` to skip the 1 M cases.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
+#![allow(clippy::unwrap_used)] // benchmark set-up may unwrap
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -201,7 +202,12 @@ fn bench_retained(c: &mut Criterion) {
 
 /// Two matching threads for `dur`, optionally with a third thread subscribing and
 /// unsubscribing; returns matches per second.
-fn concurrent_rate(trie: &Arc<Trie>, queries: &Arc<Vec<String>>, churn: bool, dur: Duration) -> (f64, u64) {
+fn concurrent_rate(
+    trie: &Arc<Trie>,
+    queries: &Arc<Vec<String>>,
+    churn: bool,
+    dur: Duration,
+) -> (f64, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let changes = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
@@ -274,7 +280,9 @@ fn bench_concurrent(c: &mut Criterion) {
         100.0 * busy / baseline
     );
     // Keep criterion's report shape: a trivial measurement so the group exists.
-    c.bench_function("concurrent/ratio_printed_above", |b| b.iter(|| black_box(busy / baseline)));
+    c.bench_function("concurrent/ratio_printed_above", |b| {
+        b.iter(|| black_box(busy / baseline))
+    });
 }
 
 criterion_group! {

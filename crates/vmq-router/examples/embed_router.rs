@@ -37,12 +37,27 @@ fn main() -> Result<(), vmq_router::RouterError> {
     trie.subscribe("", "home/#", alice.clone(), opts(2, Some(7)))?;
     trie.subscribe("", "home/kitchen/temperature", bob.clone(), opts(1, None))?;
     for worker in ["w1", "w2", "w3"] {
-        trie.subscribe("", "$share/loggers/home/#", Arc::from(worker), opts(1, None))?;
+        trie.subscribe(
+            "",
+            "$share/loggers/home/#",
+            Arc::from(worker),
+            opts(1, None),
+        )?;
     }
 
     let now = Instant::now();
-    retained.set("", "home/kitchen/temperature", (Arc::from("home/kitchen/temperature"), "21.5"), None)?;
-    retained.set("", "home/hall/temperature", (Arc::from("home/hall/temperature"), "19.0"), Some(now + Duration::from_secs(60)))?;
+    retained.set(
+        "",
+        "home/kitchen/temperature",
+        (Arc::from("home/kitchen/temperature"), "21.5"),
+        None,
+    )?;
+    retained.set(
+        "",
+        "home/hall/temperature",
+        (Arc::from("home/hall/temperature"), "19.0"),
+        Some(now + Duration::from_secs(60)),
+    )?;
 
     // Which loggers are connected right now: the embedder knows, the router asks.
     let online: HashSet<&str> = ["w2", "w3"].into_iter().collect();
@@ -56,7 +71,10 @@ fn main() -> Result<(), vmq_router::RouterError> {
         for deliveries in out.by_subscriber() {
             let who = &deliveries[0].key;
             let qos = deliveries.iter().map(|m| m.value.qos).max().unwrap_or(0);
-            let ids: Vec<u32> = deliveries.iter().filter_map(|m| m.value.subscription_id).collect();
+            let ids: Vec<u32> = deliveries
+                .iter()
+                .filter_map(|m| m.value.subscription_id)
+                .collect();
             println!("deliver {topic} to {who} at QoS {qos}, subscription ids {ids:?}");
         }
     }
@@ -66,7 +84,12 @@ fn main() -> Result<(), vmq_router::RouterError> {
     println!("retained for home/+/temperature now: {:?}", found);
     found.clear();
     retained.expire(now + Duration::from_secs(61));
-    retained.lookup("", "home/+/temperature", now + Duration::from_secs(61), &mut found);
+    retained.lookup(
+        "",
+        "home/+/temperature",
+        now + Duration::from_secs(61),
+        &mut found,
+    );
     println!("after expiry: {:?} ({} stored)", found, retained.len());
     println!("{} subscriptions", trie.len());
     Ok(())

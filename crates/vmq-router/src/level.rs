@@ -76,7 +76,13 @@ mod tests {
     #[test]
     fn inline_and_heap_round_trip() {
         assert_eq!(std::mem::size_of::<Level>(), 24);
-        for s in ["", "a", "exactly-22-bytes-long!", "twenty-three bytes long", "ü/é"] {
+        for s in [
+            "",
+            "a",
+            "exactly-22-bytes-long!",
+            "twenty-three bytes long",
+            "ü/é",
+        ] {
             let l = Level::new(s);
             assert_eq!(l.as_str(), s);
             assert_eq!(l, Level::new(s));

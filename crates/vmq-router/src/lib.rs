@@ -52,6 +52,9 @@
 //! - **Per-filter storage** keeps subscriptions inline when there is one, a small vector when
 //!   there are few, and a hash map when there are many (a broadcast topic with 100 k
 //!   subscribers subscribes in O(1)).
+//! - Map keys (levels, whole exact filters, mountpoints) are stored inline up to 22 bytes, so
+//!   probing a map compares bytes in the bucket instead of chasing a heap pointer: at 1 M
+//!   subscriptions this took the median match from 2.3x to 1.8x the 10 k figure.
 //! - Maps are keyed by client-controlled strings, so they hash with a per-process random seed
 //!   (ahash, HashDoS). The hasher is zero-sized, so nodes carry no hasher state.
 //! - **Results** go into a caller-owned [`Matches`] buffer (no allocation per match once it has
@@ -66,6 +69,8 @@
 //!   like the trie; a wildcard lookup walks only matching branches (a leading wildcard visits
 //!   every shard). Expiry keeps a time-ordered index of messages that have an expiry, so
 //!   [`RetainedStore::expire`] touches only due messages.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
 mod hash;

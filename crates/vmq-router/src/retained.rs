@@ -26,7 +26,7 @@ struct Entry<M> {
 impl<M> Entry<M> {
     #[inline]
     fn live(&self, now: Instant) -> bool {
-        self.expires_at.map_or(true, |t| t > now)
+        !matches!(self.expires_at, Some(t) if t <= now)
     }
 }
 
@@ -50,6 +50,9 @@ impl<M> RNode<M> {
     }
 }
 
+/// Messages with an expiry by (due time, version): (mountpoint, topic).
+type ExpiryIndex = BTreeMap<(Instant, u64), (Box<str>, Box<str>)>;
+
 /// Per shard, per mountpoint, a root whose children are the first levels hashed to the shard.
 type Roots<M> = Map<RNode<M>>;
 
@@ -62,7 +65,7 @@ type Roots<M> = Map<RNode<M>>;
 pub struct RetainedStore<M> {
     max_depth: usize,
     shards: Box<[Shard<Roots<M>>]>,
-    expiry: Mutex<BTreeMap<(Instant, u64), (Box<str>, Box<str>)>>,
+    expiry: Mutex<ExpiryIndex>,
     seq: AtomicU64,
     count: AtomicUsize,
 }
@@ -172,7 +175,10 @@ impl<M: Clone> RetainedStore<M> {
     pub fn get(&self, mountpoint: &str, topic: &str, now: Instant) -> Option<M> {
         let (first, mut rest) = split_level(topic);
         let shard = self.shards[shard_of(mountpoint, first)].0.read();
-        let mut node = shard.get(mountpoint.as_bytes())?.children.get(first.as_bytes())?;
+        let mut node = shard
+            .get(mountpoint.as_bytes())?
+            .children
+            .get(first.as_bytes())?;
         while let Some(s) = rest {
             let (level, r) = split_level(s);
             node = node.children.get(level.as_bytes())?;
@@ -211,7 +217,10 @@ impl<M: Clone> RetainedStore<M> {
             }
             literal => {
                 let shard = self.shards[shard_of(mountpoint, literal)].0.read();
-                if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.children.get(literal.as_bytes())) {
+                if let Some(node) = shard
+                    .get(mountpoint.as_bytes())
+                    .and_then(|r| r.children.get(literal.as_bytes()))
+                {
                     collect(node, rest, now, out);
                 }
             }

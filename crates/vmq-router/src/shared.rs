@@ -10,7 +10,7 @@ use crate::hash::FastRng;
 
 /// The name of the cluster node a subscription lives on (VerneMQ's Erlang node name, e.g.
 /// `VerneMQ@127.0.0.1`). Cheap to clone; equality first compares pointers.
-#[derive(Clone, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Eq, PartialOrd, Ord)]
 pub struct NodeName(Arc<str>);
 
 impl NodeName {
@@ -29,6 +29,12 @@ impl PartialEq for NodeName {
     #[inline]
     fn eq(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl std::hash::Hash for NodeName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
     }
 }
 

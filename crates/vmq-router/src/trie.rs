@@ -467,14 +467,20 @@ where
         };
         {
             let shard = self.exact[shard_of(mountpoint, topic)].0.read();
-            if let Some(subs) = shard.get(mountpoint.as_bytes()).and_then(|t| t.get(topic.as_bytes())) {
+            if let Some(subs) = shard
+                .get(mountpoint.as_bytes())
+                .and_then(|t| t.get(topic.as_bytes()))
+            {
                 walk.emit(subs);
             }
         }
         let (first, rest) = split_level(topic);
         {
             let shard = self.wild[shard_of(mountpoint, first)].0.read();
-            if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.get(first.as_bytes())) {
+            if let Some(node) = shard
+                .get(mountpoint.as_bytes())
+                .and_then(|r| r.get(first.as_bytes()))
+            {
                 walk.walk(node, rest);
             }
         }
@@ -483,12 +489,18 @@ where
         }
         {
             let shard = self.wild[shard_of(mountpoint, "+")].0.read();
-            if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.get("+".as_bytes())) {
+            if let Some(node) = shard
+                .get(mountpoint.as_bytes())
+                .and_then(|r| r.get("+".as_bytes()))
+            {
                 walk.walk(node, rest);
             }
         }
         let shard = self.wild[shard_of(mountpoint, "#")].0.read();
-        if let Some(node) = shard.get(mountpoint.as_bytes()).and_then(|r| r.get("#".as_bytes())) {
+        if let Some(node) = shard
+            .get(mountpoint.as_bytes())
+            .and_then(|r| r.get("#".as_bytes()))
+        {
             walk.emit(&node.subs);
         }
     }

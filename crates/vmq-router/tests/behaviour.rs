@@ -2,6 +2,8 @@
 //! QoS, MQTT 5 subscription identifiers), `$`-topics, mountpoints, limits, retained messages,
 //! and matching that stays correct while other threads subscribe and unsubscribe.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -43,16 +45,16 @@ fn overlapping_subscriptions_group_per_subscriber() {
         seen.push((who, max_qos, ids));
     }
     seen.sort();
-    assert_eq!(
-        seen,
-        vec![(c("x"), 2, vec![1, 2]), (c("y"), 1, vec![5])]
-    );
+    assert_eq!(seen, vec![(c("x"), 2, vec![1, 2]), (c("y"), 1, vec![5])]);
 }
 
 #[test]
 fn resubscribe_replaces_options() {
     let trie: SubscriptionTrie<u32, Opts> = SubscriptionTrie::default();
-    assert_eq!(trie.subscribe("", "t", 1, o(0, None)).unwrap(), Subscribed::New);
+    assert_eq!(
+        trie.subscribe("", "t", 1, o(0, None)).unwrap(),
+        Subscribed::New
+    );
     let mut newer = o(1, Some(3));
     newer.no_local = true;
     assert_eq!(
@@ -95,8 +97,14 @@ fn invalid_and_too_deep_filters_are_refused() {
         max_depth: 3,
         ..TrieConfig::default()
     });
-    assert_eq!(trie.subscribe("", "a/#/b", 1, ()), Err(RouterError::MisplacedWildcard));
-    assert_eq!(trie.subscribe("", "$share//a", 1, ()), Err(RouterError::EmptyShareName));
+    assert_eq!(
+        trie.subscribe("", "a/#/b", 1, ()),
+        Err(RouterError::MisplacedWildcard)
+    );
+    assert_eq!(
+        trie.subscribe("", "$share//a", 1, ()),
+        Err(RouterError::EmptyShareName)
+    );
     assert_eq!(
         trie.subscribe("", "a/b/c/d", 1, ()),
         Err(RouterError::TooDeep { levels: 4, max: 3 })
@@ -115,7 +123,10 @@ fn retained_basics() {
     store.set("", "a", "0", None).unwrap();
     store.set("", "$SYS/x", "s", None).unwrap();
     store.set("m", "a/b", "m", None).unwrap();
-    assert_eq!(store.set("", "a/+", "bad", None), Err(RouterError::WildcardInTopicName));
+    assert_eq!(
+        store.set("", "a/+", "bad", None),
+        Err(RouterError::WildcardInTopicName)
+    );
     assert_eq!(store.len(), 4);
     let look = |mp: &str, f: &str| {
         let mut v = Vec::new();
@@ -133,8 +144,12 @@ fn retained_basics() {
     assert_eq!(look("", "a/#"), ["0"]);
     // Expiry: invisible once due, removed by expire, a replacement is not removed by an old
     // index entry.
-    store.set("", "e", "old", Some(now + Duration::from_secs(1))).unwrap();
-    store.set("", "e", "new", Some(now + Duration::from_secs(10))).unwrap();
+    store
+        .set("", "e", "old", Some(now + Duration::from_secs(1)))
+        .unwrap();
+    store
+        .set("", "e", "new", Some(now + Duration::from_secs(10)))
+        .unwrap();
     let t2 = now + Duration::from_secs(2);
     assert_eq!(store.expire(t2), 0);
     assert_eq!(store.get("", "e", t2), Some("new"));

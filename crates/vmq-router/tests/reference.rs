@@ -1,6 +1,8 @@
 //! Property tests: the subscription trie and the retained index agree with brute-force
 //! reference matchers on random filters, topics, mountpoints and share groups.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
@@ -197,7 +199,7 @@ proptest! {
             }
         }
         prop_assert_eq!(store.len(), model.len());
-        let live = |exp: &Option<Instant>, at: Instant| exp.is_none_or(|e| e > at);
+        let live = |exp: &Option<Instant>, at: Instant| !matches!(exp, Some(e) if *e <= at);
         for (mp, f) in &filters {
             let Ok(p) = parse_subscription(f, usize::MAX) else { continue };
             let mut out = Vec::new();

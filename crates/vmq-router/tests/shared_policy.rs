@@ -2,6 +2,8 @@
 //! offline ones, `prefer_local` / `local_only` / `random` / `prefer_online_before_local` as
 //! VerneMQ defines them, and reproducible choices with a seeded generator.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use vmq_router::{Matches, NodeName, SharedPolicy, SubscriptionTrie, TrieConfig};
