@@ -3,6 +3,8 @@
 //! properties and a SUBSCRIBE with 10 filters, decode and encode. The mqttbytes packets are
 //! obtained by decoding our frames with mqttbytes, so both sides work on identical bytes.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
@@ -70,6 +72,7 @@ fn subscribe10() -> Packet {
     })
 }
 
+#[allow(clippy::large_enum_variant)]
 enum Theirs {
     V4(mqttbytes::v4::Packet),
     V5(mqttbytes::v5::Packet),

@@ -72,10 +72,7 @@ impl Decoder for MqttCodec {
                 }
                 Ok(Some(packet))
             }
-            None => {
-                // Reserve for the rest of the frame once its header is known.
-                Ok(None)
-            }
+            None => Ok(None),
         }
     }
 }
@@ -97,5 +94,39 @@ impl Encoder<Packet> for MqttCodec {
 
     fn encode(&mut self, item: Packet, dst: &mut BytesMut) -> Result<(), CodecError> {
         Encoder::<&Packet>::encode(self, &item, dst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Connect, Publish};
+
+    #[test]
+    fn decoder_learns_the_version_from_connect_and_splits_frames() {
+        let mut codec = MqttCodec::new(ProtocolVersion::V3_1_1, DecodeLimits::default());
+        let mut buf = BytesMut::new();
+        let connect = Packet::Connect(Box::new(Connect::new(ProtocolVersion::V5, "c")));
+        let mut client = MqttCodec::new(ProtocolVersion::V3_1_1, DecodeLimits::default());
+        client.encode(&connect, &mut buf).unwrap();
+        assert_eq!(client.version(), ProtocolVersion::V5);
+        let publish = Packet::Publish(Publish::new("t", &b"x"[..]));
+        client.encode(publish.clone(), &mut buf).unwrap();
+        let last = buf.split_off(buf.len() - 1);
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(connect));
+        assert_eq!(codec.version(), ProtocolVersion::V5);
+        assert_eq!(codec.decode(&mut buf).unwrap(), None);
+        buf.unsplit(last);
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(publish));
+    }
+
+    #[test]
+    fn decoder_refuses_oversized_frames() {
+        let mut codec = MqttCodec::new(ProtocolVersion::V5, DecodeLimits::new(16));
+        let mut buf = BytesMut::from(&[0x30u8, 0x7F][..]);
+        assert!(matches!(
+            codec.decode(&mut buf),
+            Err(CodecError::Decode(DecodeError::PacketTooLarge { .. }))
+        ));
     }
 }

@@ -491,7 +491,7 @@ fn mqtt_3_1_connect_is_ours_not_mqttbytes() {
 fn v5_auth_is_ours_not_mqttbytes() {
     let b = [0xF0, 8, 0x18, 6, 0x15, 0, 3, b'a', b'b', b'c'];
     let b = &b[..];
-    let mut bm = BytesMut::from(&b[..]);
+    let mut bm = BytesMut::from(b);
     assert!(mqttbytes::v5::read(&mut bm, 1024).is_err());
     // The frame above is 10 bytes with remaining length 8.
     let p = Packet::decode(Bytes::copy_from_slice(b), ProtocolVersion::V5).unwrap();

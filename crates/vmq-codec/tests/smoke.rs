@@ -1,5 +1,7 @@
 //! Smoke tests: a few packets of each version survive encode then decode.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use bytes::BytesMut;
 use vmq_codec::*;
 
