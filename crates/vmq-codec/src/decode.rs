@@ -5,7 +5,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::reader::Reader;
-use crate::topic::{is_shared, valid_topic_filter, valid_topic_name};
+use crate::topic::{valid_topic_filter_bytes, valid_topic_name_bytes, SHARE_PREFIX};
 use crate::wire::fixed_header;
 use crate::{packet::*, props, DecodeError, PacketType, Utf8Str};
 
@@ -85,7 +85,7 @@ fn reason(r: &mut Reader<'_>, packet: PacketType) -> Result<ReasonCode, DecodeEr
 #[inline]
 fn topic_filter(r: &mut Reader<'_>) -> Result<Utf8Str, DecodeError> {
     let f = r.string()?;
-    if !valid_topic_filter(&f) {
+    if !valid_topic_filter_bytes(f.as_bytes()) {
         return Err(DecodeError::InvalidTopicFilter);
     }
     Ok(f)
@@ -222,7 +222,7 @@ fn connect(r: &mut Reader<'_>) -> Result<Connect, DecodeError> {
             WillProperties::default()
         };
         let topic = r.string()?;
-        if !valid_topic_name(&topic) {
+        if !valid_topic_name_bytes(topic.as_bytes()) {
             return Err(DecodeError::InvalidTopicName);
         }
         let payload = r.binary()?;
@@ -315,7 +315,7 @@ fn publish(r: &mut Reader<'_>, flags: u8, v5: bool) -> Result<Publish, DecodeErr
         if properties.topic_alias.is_none() {
             return Err(DecodeError::MissingTopic);
         }
-    } else if topic.bytes().any(|b| b == b'+' || b == b'#') {
+    } else if topic.as_bytes().iter().any(|&b| b == b'+' || b == b'#') {
         return Err(DecodeError::InvalidTopicName);
     }
     let payload = r.rest();
@@ -357,7 +357,7 @@ fn subscribe(r: &mut Reader<'_>, v5: bool) -> Result<Subscribe, DecodeError> {
     } else {
         SubscribeProperties::default()
     };
-    let mut filters = Vec::new();
+    let mut filters = Vec::with_capacity(r.count_entries(1));
     while !r.is_empty() {
         let filter = topic_filter(r)?;
         let o = r.u8()?;
@@ -368,7 +368,7 @@ fn subscribe(r: &mut Reader<'_>, v5: bool) -> Result<Subscribe, DecodeError> {
             let retain_handling = RetainHandling::from_u8((o >> 4) & 0x03)
                 .ok_or(DecodeError::InvalidRetainHandling)?;
             let no_local = o & 0x04 != 0;
-            if no_local && is_shared(&filter) {
+            if no_local && filter.as_bytes().starts_with(SHARE_PREFIX.as_bytes()) {
                 return Err(DecodeError::NoLocalOnSharedSubscription);
             }
             SubscriptionOptions {
@@ -430,7 +430,7 @@ fn unsubscribe(r: &mut Reader<'_>, v5: bool) -> Result<Unsubscribe, DecodeError>
     } else {
         UnsubscribeProperties::default()
     };
-    let mut filters = Vec::new();
+    let mut filters = Vec::with_capacity(r.count_entries(0));
     while !r.is_empty() {
         filters.push(topic_filter(r)?);
     }

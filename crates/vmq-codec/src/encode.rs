@@ -348,8 +348,8 @@ fn connect(c: &Connect, buf: &mut BytesMut) -> Result<(), EncodeError> {
         });
     }
     match c.protocol {
-        ProtocolVersion::V3_1 => put_str(buf, "MQIsdp")?,
-        _ => put_str(buf, "MQTT")?,
+        ProtocolVersion::V3_1 => put_binary(buf, b"MQIsdp")?,
+        _ => put_binary(buf, b"MQTT")?,
     }
     buf.put_u8(c.protocol.level() | if c.bridge { 0x80 } else { 0 });
     let mut flags = 0u8;

@@ -103,7 +103,7 @@ fn user_property(r: &mut Reader<'_>) -> Result<UserProperty, DecodeError> {
 #[inline]
 fn response_topic(r: &mut Reader<'_>) -> Result<Utf8Str, DecodeError> {
     let t = r.string()?;
-    if !crate::topic::valid_topic_name(&t) {
+    if !crate::topic::valid_topic_name_bytes(t.as_bytes()) {
         return Err(DecodeError::InvalidPropertyValue(RESPONSE_TOPIC));
     }
     Ok(t)

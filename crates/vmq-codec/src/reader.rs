@@ -125,6 +125,22 @@ impl<'a> Reader<'a> {
         Ok(&frame[at..at + n])
     }
 
+    /// Counts the length-prefixed entries (each followed by `trailer` bytes) left in the window,
+    /// without consuming them; stops at the first one that does not fit. Used to size a `Vec`
+    /// exactly before decoding a SUBSCRIBE or UNSUBSCRIBE payload.
+    pub(crate) fn count_entries(&self, trailer: usize) -> usize {
+        let (mut at, mut n) = (self.pos, 0);
+        while at + 2 <= self.end {
+            let len = usize::from(u16::from_be_bytes([self.frame[at], self.frame[at + 1]]));
+            at += 2 + len + trailer;
+            if at > self.end {
+                break;
+            }
+            n += 1;
+        }
+        n
+    }
+
     /// A UTF-8 encoded string (MQTT-1.5.4-1, -2: well-formed, no U+0000).
     #[inline]
     pub(crate) fn string(&mut self) -> Result<Utf8Str, DecodeError> {

@@ -8,7 +8,18 @@ pub const SHARE_PREFIX: &str = "$share/";
 /// `#` (MQTT-3.3.2-2). U+0000 is excluded by [`crate::Utf8Str`] already.
 #[inline]
 pub fn valid_topic_name(topic: &str) -> bool {
-    !topic.is_empty() && !topic.bytes().any(|b| b == b'+' || b == b'#')
+    valid_topic_name_bytes(topic.as_bytes())
+}
+
+/// [`valid_topic_name`] on the bytes of a validated string (the wildcards are ASCII).
+#[inline]
+pub(crate) fn valid_topic_name_bytes(topic: &[u8]) -> bool {
+    !topic.is_empty() && !has_wildcard(topic)
+}
+
+#[inline]
+fn has_wildcard(b: &[u8]) -> bool {
+    b.iter().any(|&b| b == b'+' || b == b'#')
 }
 
 /// True when `filter` is a valid topic filter: non-empty (MQTT-4.7.3-1), `#` only as the whole
@@ -16,12 +27,16 @@ pub fn valid_topic_name(topic: &str) -> bool {
 /// subscription `$share/<group>/<filter>` a non-empty group without `/`, `+` or `#` followed by a
 /// valid filter (MQTT-4.8.2-1, MQTT-4.8.2-2).
 pub fn valid_topic_filter(filter: &str) -> bool {
-    match filter.strip_prefix(SHARE_PREFIX) {
-        Some(rest) => match rest.split_once('/') {
-            Some((group, inner)) => {
-                !group.is_empty()
-                    && !group.bytes().any(|b| b == b'+' || b == b'#')
-                    && valid_plain_filter(inner)
+    valid_topic_filter_bytes(filter.as_bytes())
+}
+
+/// [`valid_topic_filter`] on the bytes of a validated string.
+pub(crate) fn valid_topic_filter_bytes(filter: &[u8]) -> bool {
+    match filter.strip_prefix(SHARE_PREFIX.as_bytes()) {
+        Some(rest) => match rest.iter().position(|&b| b == b'/') {
+            Some(i) => {
+                let (group, inner) = (&rest[..i], &rest[i + 1..]);
+                !group.is_empty() && !has_wildcard(group) && valid_plain_filter(inner)
             }
             None => false,
         },
@@ -35,18 +50,18 @@ pub fn is_shared(filter: &str) -> bool {
     filter.starts_with(SHARE_PREFIX)
 }
 
-fn valid_plain_filter(filter: &str) -> bool {
+fn valid_plain_filter(filter: &[u8]) -> bool {
     if filter.is_empty() {
         return false;
     }
-    let mut levels = filter.split('/').peekable();
+    let mut levels = filter.split(|&b| b == b'/').peekable();
     while let Some(level) = levels.next() {
         let last = levels.peek().is_none();
         if level.len() == 1 {
-            if level == "#" && !last {
+            if level[0] == b'#' && !last {
                 return false;
             }
-        } else if level.bytes().any(|b| b == b'+' || b == b'#') {
+        } else if has_wildcard(level) {
             return false;
         }
     }

@@ -4,7 +4,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::props::MAX_VAR_INT;
-use crate::{DecodeError, EncodeError};
+use crate::{DecodeError, EncodeError, Utf8Str};
 
 /// Bytes needed to encode `v` as a variable byte integer (1..=4; values beyond the maximum are
 /// rejected when written).
@@ -47,9 +47,10 @@ pub(crate) fn put_binary(buf: &mut BytesMut, b: &[u8]) -> Result<(), EncodeError
     Ok(())
 }
 
-/// Writes a UTF-8 string with its two byte length.
+/// Writes a UTF-8 string with its two byte length. Takes the bytes of the [`Utf8Str`] (its
+/// `Deref` to `str` would validate the UTF-8 again).
 #[inline]
-pub(crate) fn put_str(buf: &mut BytesMut, s: &str) -> Result<(), EncodeError> {
+pub(crate) fn put_str(buf: &mut BytesMut, s: &Utf8Str) -> Result<(), EncodeError> {
     put_binary(buf, s.as_bytes())
 }
 
