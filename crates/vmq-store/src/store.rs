@@ -129,6 +129,13 @@ impl Store {
         &self.location
     }
 
+    /// The engine underneath, for tools and tests: raw reads and writes that bypass the
+    /// refcounting (e.g. to inject a corrupt record, or to export). Do not write through it
+    /// while the broker runs.
+    pub fn engine(&self) -> &dyn KvEngine {
+        self.engine.as_ref()
+    }
+
     /// The store directory (`None` for memory).
     pub fn path(&self) -> Option<&Path> {
         self.engine.path()
