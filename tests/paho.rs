@@ -16,7 +16,12 @@ async fn paho(version: &str, scenario: &str, expect: &[&str]) {
         let port = b.port().to_string();
         let out = run_tool(
             "python3",
-            &[script.to_str().expect("utf-8 path"), &port, version, scenario],
+            &[
+                script.to_str().expect("utf-8 path"),
+                &port,
+                version,
+                scenario,
+            ],
             None,
             Duration::from_secs(60),
         )
