@@ -215,7 +215,7 @@ impl Default for Config {
             Ok(c) => c,
             // The defaults are checked by this crate's tests; this arm is unreachable in
             // practice, but never panic: fall back to the schema defaults alone.
-            Err(_) => Self::from_raw(BTreeMap::new()).unwrap_or_else(|(c, _)| c),
+            Err(_) => Self::from_raw(BTreeMap::new()).0,
         }
     }
 }
@@ -304,13 +304,12 @@ impl Config {
                 return Err(errors);
             }
         };
-        match Self::from_raw(raw) {
-            Ok(c) if errors.is_empty() => Ok(c),
-            Ok(_) => Err(errors),
-            Err((_, more)) => {
-                errors.errors.extend(more);
-                Err(errors)
-            }
+        let (cfg, more) = Self::from_raw(raw);
+        errors.errors.extend(more);
+        if errors.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(errors)
         }
     }
 
@@ -344,8 +343,8 @@ impl Config {
         self.listeners.iter().filter(move |l| l.kind == kind)
     }
 
-    /// Builds the typed view; on failure returns a best-effort config and the problems.
-    fn from_raw(raw: BTreeMap<String, RawValue>) -> Result<Config, (Config, Vec<ConfigError>)> {
+    /// Builds the typed view: a best-effort config and the problems found (if any).
+    fn from_raw(raw: BTreeMap<String, RawValue>) -> (Config, Vec<ConfigError>) {
         let mut t = Typed {
             raw: &raw,
             errors: Vec::new(),
@@ -482,11 +481,7 @@ impl Config {
         let mut errors = t.errors;
         cfg.listeners = listener::listeners(&raw, &mut errors);
         cfg.raw = raw;
-        if errors.is_empty() {
-            Ok(cfg)
-        } else {
-            Err((cfg, errors))
-        }
+        (cfg, errors)
     }
 }
 

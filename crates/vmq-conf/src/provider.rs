@@ -44,13 +44,12 @@ impl Layer {
         }
     }
 
-    /// The origin of the last setting of `key` in this layer.
-    fn origin_of(&self, key: &str) -> Option<&Origin> {
+    /// The origin of the last setting of each key in this layer.
+    fn origins(&self) -> HashMap<&str, &Origin> {
         self.settings
             .iter()
-            .rev()
-            .find(|s| s.key == key)
-            .map(|s| &s.origin)
+            .map(|s| (s.key.as_str(), &s.origin))
+            .collect()
     }
 }
 
@@ -89,7 +88,10 @@ pub fn merge(layers: &[Layer]) -> Result<BTreeMap<String, RawValue>, ConfigError
     for l in layers {
         fig = fig.merge(l.clone());
     }
-    let by_name: HashMap<&str, &Layer> = layers.iter().map(|l| (l.name.as_str(), l)).collect();
+    let by_name: HashMap<&str, HashMap<&str, &Origin>> = layers
+        .iter()
+        .map(|l| (l.name.as_str(), l.origins()))
+        .collect();
     let data = fig
         .data()
         .map_err(|e| ConfigError::Internal(e.to_string()))?;
@@ -103,7 +105,7 @@ pub fn merge(layers: &[Layer]) -> Result<BTreeMap<String, RawValue>, ConfigError
 
 fn flatten(
     fig: &Figment,
-    layers: &HashMap<&str, &Layer>,
+    layers: &HashMap<&str, HashMap<&str, &Origin>>,
     dict: &Dict,
     path: &mut Vec<String>,
     out: &mut BTreeMap<String, RawValue>,
@@ -117,8 +119,8 @@ fn flatten(
             let origin = fig
                 .get_metadata(*tag)
                 .and_then(|m| layers.get(m.name.as_ref()))
-                .and_then(|l| l.origin_of(&key))
-                .cloned()
+                .and_then(|l| l.get(key.as_str()))
+                .map(|o| (*o).clone())
                 .ok_or_else(|| ConfigError::Internal(format!("no origin for '{key}'")))?;
             out.insert(
                 key,

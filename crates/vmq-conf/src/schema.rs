@@ -3,6 +3,9 @@
 //! Matching a concrete key picks the most specific pattern (fewest wildcards, wildcards as far
 //! right as possible), as cuttlefish prefers exact mappings over fuzzy ones.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use crate::value;
 pub use crate::value::Unit;
 
@@ -169,12 +172,37 @@ pub fn split_key(key: &str) -> Vec<&str> {
     out
 }
 
+/// The patterns split into segments once, with exact keys indexed.
+struct Index {
+    exact: HashMap<&'static str, &'static KeyDef>,
+    patterns: Vec<(&'static KeyDef, Vec<&'static str>)>,
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut exact = HashMap::new();
+        let mut patterns = Vec::new();
+        for def in all_keys() {
+            if def.is_pattern() {
+                patterns.push((def, def.key.split('.').collect()));
+            } else {
+                exact.entry(def.key).or_insert(def);
+            }
+        }
+        Index { exact, patterns }
+    })
+}
+
 /// Finds the schema entry for a concrete key, preferring the most specific pattern.
 pub fn lookup(key: &str) -> Option<&'static KeyDef> {
+    let idx = index();
+    if let Some(def) = idx.exact.get(key) {
+        return Some(def);
+    }
     let segs = split_key(key);
     let mut best: Option<(&'static KeyDef, Vec<usize>)> = None;
-    for def in all_keys() {
-        let psegs: Vec<&str> = def.key.split('.').collect();
+    for (def, psegs) in &idx.patterns {
         if psegs.len() != segs.len() {
             continue;
         }
@@ -197,20 +225,14 @@ pub fn lookup(key: &str) -> Option<&'static KeyDef> {
         }
         let better = match &best {
             None => true,
-            Some((_, bw)) => {
-                wild.len() < bw.len() || (wild.len() == bw.len() && rank(&wild) > rank(bw))
-            }
+            // Fewer wildcards win; then wildcards further right (more literal prefix).
+            Some((_, bw)) => wild.len() < bw.len() || (wild.len() == bw.len() && wild > *bw),
         };
         if better {
             best = Some((def, wild));
         }
     }
     best.map(|(d, _)| d)
-}
-
-/// Wildcards further right are more specific: compare positions from the left.
-fn rank(w: &[usize]) -> Vec<usize> {
-    w.to_vec()
 }
 
 /// The entry for an exact pattern string (e.g. `listener.tcp.$name.mountpoint`).
