@@ -366,6 +366,17 @@ impl Connection {
             ReasonCode::Success
         } else if let Err(code) = self.authorize_publish(&subscriber, &publish) {
             self.core.metrics.incr(Counter::MqttPublishAuthError);
+            // VerneMQ (vmq_mqtt_fsm): an MQTT 3.1.1 client is disconnected; a 3.1 client too
+            // with `disconnect_on_unauthorized_publish_v3`, otherwise acknowledged below.
+            let version = self.session.version();
+            if version == ProtocolVersion::V3_1_1
+                || (version == ProtocolVersion::V3_1
+                    && self.core.config.disconnect_on_unauthorized_publish_v3)
+            {
+                debug!(client_id = %subscriber.id, "unauthorized publish; disconnecting");
+                self.session.disconnect(code);
+                return;
+            }
             code
         } else {
             let msg = self.message_from(publish, now);
@@ -379,7 +390,7 @@ impl Connection {
             ReasonCode::Success
         };
         if qos != QoS::AtMostOnce {
-            // MQTT 3.x has no way to tell a refusal; the message is dropped and acknowledged.
+            // MQTT 3.1 has no way to tell a refusal; the message is dropped and acknowledged.
             let code = if self.session.version().is_v5() {
                 code
             } else {

@@ -18,6 +18,7 @@
 //! ```
 
 mod broker;
+mod builtin_plugins;
 mod connection;
 mod hooks;
 mod listener;
@@ -34,6 +35,7 @@ use vmq_conf::{Config, ListenerKind};
 use vmq_session::SessionConfig;
 
 pub use broker::{BrokerCore, MatchBuffer, Registered, SessionPersistence};
+pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
 pub use connection::{run_connection, ListenerContext};
 pub use hooks::{HookResult, Hooks, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
 pub use listener::MqttListener;
@@ -172,11 +174,14 @@ pub struct Broker {
 
 impl Broker {
     /// Starts building a broker from a configuration.
+    ///
+    /// The built-ins enabled by `plugins.vmq_passwd` / `plugins.vmq_acl` come first.
     pub fn builder(config: Config) -> BrokerBuilder {
-        BrokerBuilder {
-            config,
-            hooks: Hooks::default(),
-        }
+        let mut hooks = Hooks::default();
+        enabled_builtins(&config)
+            .into_iter()
+            .for_each(|p| hooks.add(p));
+        BrokerBuilder { config, hooks }
     }
 
     /// The addresses the MQTT listeners are bound to, in configuration order.
