@@ -272,7 +272,8 @@ impl<T> ReloadingFile<T> {
                 self.reload(false);
             }
         }
-        let current = self.current.read();
+        // Not under the lock: an argon2id check takes milliseconds and must not hold up a reload.
+        let current = self.current.read().clone();
         current.as_deref().map(f)
     }
 
