@@ -294,6 +294,23 @@ impl Client {
         }
     }
 
+    /// Waits until the server closes the connection and returns the raw bytes it sent (for
+    /// answers whose protocol version is unknown). Panics if it stays open for [`WAIT`].
+    pub async fn raw_until_closed(&mut self) -> Vec<u8> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            self.rbuf.reserve(4096);
+            match tokio::time::timeout_at(deadline, self.stream.read_buf(&mut self.rbuf)).await {
+                Err(_) => panic!(
+                    "expected the server to close; got {:?} so far",
+                    &self.rbuf[..]
+                ),
+                Ok(Ok(0)) | Ok(Err(_)) => return self.rbuf.split().to_vec(),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+
     /// Waits for the server to close and returns the reason code of its DISCONNECT, if any.
     pub async fn expect_disconnect(&mut self) -> Option<ReasonCode> {
         self.expect_closed()
