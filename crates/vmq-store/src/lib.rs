@@ -77,6 +77,8 @@
 //! # Ok::<(), vmq_store::Error>(())
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod batch;
 pub mod codec;
 pub mod engine;

@@ -2,13 +2,15 @@
 //! `leveldb.maximum_memory*` keys to sled's cache capacity.
 
 /// Which engine holds the data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Backend {
     /// sled 0.34.7 under `<data_dir>/store-sled` (feature `sled`, the default).
     #[cfg(feature = "sled")]
+    #[default]
     Sled,
     /// In memory; nothing survives the process. The data dir is not touched.
+    #[cfg_attr(not(feature = "sled"), default)]
     Memory,
 }
 
@@ -19,19 +21,6 @@ impl Backend {
             #[cfg(feature = "sled")]
             Backend::Sled => Some("store-sled"),
             Backend::Memory => None,
-        }
-    }
-}
-
-impl Default for Backend {
-    fn default() -> Self {
-        #[cfg(feature = "sled")]
-        {
-            Backend::Sled
-        }
-        #[cfg(not(feature = "sled"))]
-        {
-            Backend::Memory
         }
     }
 }

@@ -53,6 +53,7 @@ impl Store {
     /// touches nothing. Errors name the path; see the crate docs for moving or repairing a
     /// broken store.
     pub fn open(data_dir: impl AsRef<Path>, options: &StoreOptions) -> Result<Store> {
+        let _ = &data_dir; // unused when only the memory backend is compiled in
         match options.backend {
             #[cfg(feature = "sled")]
             Backend::Sled => {
@@ -186,19 +187,19 @@ impl Store {
 /// A batch in progress: reads see the batch's own earlier writes.
 struct Tx<'a> {
     store: &'a Store,
-    overlay: BTreeMap<Vec<u8>, Option<Bytes>>,
+    overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl<'a> Tx<'a> {
     fn get(&self, k: &[u8]) -> Result<Option<Bytes>> {
         match self.overlay.get(k) {
-            Some(v) => Ok(v.clone()),
+            Some(v) => Ok(v.as_deref().map(Bytes::copy_from_slice)),
             None => self.store.engine.get(k),
         }
     }
 
     fn put(&mut self, k: Vec<u8>, v: Vec<u8>) {
-        self.overlay.insert(k, Some(Bytes::from(v)));
+        self.overlay.insert(k, Some(v));
     }
 
     fn del(&mut self, k: Vec<u8>) {
@@ -218,7 +219,7 @@ impl<'a> Tx<'a> {
             .take_while(|(k, _)| k.starts_with(prefix))
         {
             match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
+                Some(v) => merged.insert(k.clone(), Bytes::copy_from_slice(v)),
                 None => merged.remove(k),
             };
         }
@@ -395,7 +396,7 @@ impl BatchWrite for Store {
                 .overlay
                 .into_iter()
                 .map(|(k, v)| match v {
-                    Some(v) => EngineOp::Put(k, v.to_vec()),
+                    Some(v) => EngineOp::Put(k, v),
                     None => EngineOp::Delete(k),
                 })
                 .collect();

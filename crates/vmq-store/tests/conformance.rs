@@ -1,6 +1,8 @@
 //! The conformance suite: the same behaviour checks run against every backend (memory, and
 //! sled in a temporary directory), plus sled-only persistence and open-error checks.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use bytes::Bytes;
 use vmq_store::{
     key, Batch, BatchWrite, EngineOp, Error, MessageStore, MetadataStore, Store, StoreOptions,

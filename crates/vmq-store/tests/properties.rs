@@ -2,6 +2,8 @@
 //! prefix cover another's; every value round-trips through the codec; the decoders reject
 //! arbitrary or mutated bytes without panicking.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::cmp::Ordering;
 
 use bytes::Bytes;

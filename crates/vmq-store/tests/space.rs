@@ -1,6 +1,8 @@
 //! Space reclamation: a steady enqueue-and-ack load must not grow the store. Each cycle
 //! writes a batch of messages for two subscribers, flushes, acks them all and flushes.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use bytes::Bytes;
 use vmq_store::{
     Batch, BatchWrite, MessageStore, Store, StoreOptions, StoredMessage, SubscriberKey,
