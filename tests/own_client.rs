@@ -802,19 +802,6 @@ async fn v5_message_expiry() {
     .await;
 }
 
-/// Receives publishes without acknowledging them until nothing comes for [`QUIET`].
-async fn drain_unacked(c: &mut Client) -> Vec<Publish> {
-    let mut got = Vec::new();
-    loop {
-        match c.try_recv(QUIET).await {
-            Ok(Packet::Publish(p)) => got.push(p),
-            Ok(other) => panic!("unexpected {other:?}"),
-            Err(ReadEnd::Timeout) => return got,
-            Err(e) => panic!("connection ended: {e:?}"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn max_inflight_messages_limits_unacked_deliveries() {
     within(async {
@@ -825,24 +812,18 @@ async fn max_inflight_messages_limits_unacked_deliveries() {
         for i in 0..5u8 {
             p.publish("w", &[i], QoS::AtLeastOnce, false).await;
         }
-        let first = drain_unacked(&mut s).await;
-        assert_eq!(first.len(), 2, "window of 2");
+        let first = s.recv_unacked(2).await;
+        s.expect_no_publish().await; // window of 2
         let mut all: Vec<u8> = first.iter().map(|p| p.payload[0]).collect();
-        while all.len() < 5 {
-            let batch = if all.len() == 2 {
-                first.clone()
-            } else {
-                Vec::new()
-            };
-            for m in batch {
-                s.ack(&m).await;
-            }
-            let more = drain_unacked(&mut s).await;
-            assert!(!more.is_empty() && more.len() <= 2, "{more:?}");
-            for m in &more {
-                all.push(m.payload[0]);
-                s.ack(m).await;
-            }
+        s.ack(&first[0]).await;
+        let third = s.recv_unacked(1).await;
+        s.expect_no_publish().await; // one slot freed, one more message
+        all.push(third[0].payload[0]);
+        s.ack(&first[1]).await;
+        s.ack(&third[0]).await;
+        for m in s.recv_unacked(2).await {
+            all.push(m.payload[0]);
+            s.ack(&m).await;
         }
         assert_eq!(all, [0, 1, 2, 3, 4], "in order");
         b.stop().await;
@@ -863,8 +844,8 @@ async fn v5_receive_maximum_of_the_client() {
             p.publish("rm", &[i], QoS::AtLeastOnce, false).await;
         }
         for i in 0..3u8 {
-            let got = drain_unacked(&mut s).await;
-            assert_eq!(got.len(), 1, "one in flight at a time");
+            let got = s.recv_unacked(1).await;
+            s.expect_no_publish().await; // one in flight at a time
             assert_eq!(got[0].payload[0], i);
             s.ack(&got[0]).await;
         }
@@ -938,8 +919,8 @@ async fn max_offline_messages_drops_the_excess() {
         }
         let (mut s, ack) = Client::connect_with(b.addr(), persistent_connect(V4, "s")).await;
         assert!(ack.session_present);
-        let got = drain_unacked(&mut s).await;
-        assert_eq!(got.len(), 2, "{got:?}");
+        s.recv_unacked(2).await;
+        s.expect_no_publish().await; // the other 3 were dropped
         assert!(b.core().metrics.get(vmq_broker::Counter::QueueMessageDrop) >= 3);
         b.stop().await;
     })
@@ -966,16 +947,12 @@ async fn max_online_messages_drops_the_excess() {
         }
         s.ack(&first_seen).await;
         let mut total = 1;
-        loop {
-            let more = drain_unacked(&mut s).await;
-            if more.is_empty() {
-                break;
-            }
-            for m in &more {
-                s.ack(m).await;
-            }
-            total += more.len();
+        for _ in 0..2 {
+            let m = s.recv_unacked(1).await;
+            s.ack(&m[0]).await;
+            total += 1;
         }
+        s.expect_no_publish().await;
         assert_eq!(total, 3, "1 in flight + max_online_messages queued");
         assert!(b.core().metrics.get(vmq_broker::Counter::QueueMessageDrop) >= 5);
         b.stop().await;

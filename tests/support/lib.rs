@@ -455,6 +455,18 @@ impl Client {
         p
     }
 
+    /// Receives exactly `n` PUBLISHes without acknowledging them (each within [`WAIT`]).
+    pub async fn recv_unacked(&mut self, n: usize) -> Vec<Publish> {
+        let mut got = Vec::with_capacity(n);
+        while got.len() < n {
+            match self.wait_for(|p| matches!(p, Packet::Publish(_))).await {
+                Packet::Publish(p) => got.push(p),
+                _ => unreachable!(),
+            }
+        }
+        got
+    }
+
     /// Acknowledges a received PUBLISH according to its QoS.
     pub async fn ack(&mut self, p: &Publish) {
         match p.qos {
