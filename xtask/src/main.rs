@@ -79,7 +79,16 @@ fn deps() -> Result<()> {
         .status()
         .is_ok_and(|s| s.success());
     if !paho_ok {
-        run(Command::new(python).args(["-m", "pip", "install", "-q", "paho-mqtt>=2,<3"]))?;
+        let pip = || {
+            let mut cmd = Command::new(python);
+            cmd.args(["-m", "pip", "install", "-q", "paho-mqtt>=2,<3"]);
+            cmd
+        };
+        // A Debian system Python refuses plain `pip install` (PEP 668); install for the user
+        // then, since Debian only packages paho-mqtt 1.x.
+        if run(&mut pip()).is_err() {
+            run(pip().args(["--user", "--break-system-packages"]))?;
+        }
     }
     let js_dir = root().join("tests").join("js");
     if !js_dir.join("node_modules").join("mqtt").exists() {
