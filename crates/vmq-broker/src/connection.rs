@@ -106,10 +106,7 @@ pub async fn run_connection<S>(
         disconnect_acks: Vec::new(),
         closed: false,
     };
-    let limits = DecodeLimits {
-        max_packet_size: conn.listener.max_packet_size,
-        ..DecodeLimits::default()
-    };
+    let limits = DecodeLimits::new(conn.listener.max_packet_size);
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
