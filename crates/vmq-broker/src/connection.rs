@@ -57,6 +57,8 @@ const WRITE_HIGH_WATER: usize = 256 * 1024;
 const READ_BUFFER_RESERVE: usize = 4096;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closed connection keeps reading (and discarding) what the peer still sends.
+const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
 struct Connection {
     core: Arc<BrokerCore>,
@@ -179,14 +181,25 @@ pub async fn run_connection<S>(
         }
     }
 
-    // Flush what is left (CONNACK refusal, DISCONNECT) and close.
+    // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
+    // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
+    // for a moment, so the peer sees our DISCONNECT rather than a connection reset.
     let flush = async {
         if !wbuf.is_empty() {
             let _ = writer.write_all(&wbuf).await;
         }
         let _ = writer.shutdown().await;
     };
-    let _ = tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush).await;
+    if tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush)
+        .await
+        .is_ok()
+    {
+        let drain = async {
+            let mut discard = [0u8; 1024];
+            while matches!(reader.read(&mut discard).await, Ok(n) if n > 0) {}
+        };
+        let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
+    }
     conn.core.metrics.incr(Counter::SocketClose);
 }
 
