@@ -14,8 +14,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use nix::{sys::signal, unistd::Pid};
-use tracing_subscriber::{fmt::writer::MakeWriterExt, EnvFilter};
-use vmq_conf::{Config, LogLevel, LogTarget};
+use vmq_conf::Config;
 
 #[derive(Parser, Debug)]
 #[command(name = "vernemq", version, about = "A VerneMQ-compatible MQTT broker")]
@@ -100,48 +99,8 @@ fn pid_file(config: &Config) -> PathBuf {
     config.data_dir.join("vernemq.pid")
 }
 
-fn level_filter(level: LogLevel) -> &'static str {
-    match level {
-        LogLevel::Debug => "debug",
-        LogLevel::Info | LogLevel::Notice => "info",
-        LogLevel::Warning => "warn",
-        _ => "error",
-    }
-}
-
-fn init_logging(config: &Config, foreground: bool) -> Result<()> {
-    let level = level_filter(config.log.level);
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let to_file = matches!(config.log.console, LogTarget::File | LogTarget::Both);
-    let to_console =
-        foreground || matches!(config.log.console, LogTarget::Console | LogTarget::Both);
-    let file = if to_file {
-        if let Some(dir) = config.log.file.parent() {
-            fs::create_dir_all(dir)
-                .with_context(|| format!("creating log directory {}", dir.display()))?;
-        }
-        Some(
-            fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&config.log.file)
-                .with_context(|| format!("opening log file {}", config.log.file.display()))?,
-        )
-    } else {
-        None
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false);
-    match (file, to_console) {
-        (Some(f), true) => builder
-            .with_writer(std::io::stderr.and(std::sync::Mutex::new(f)))
-            .init(),
-        (Some(f), false) => builder.with_writer(std::sync::Mutex::new(f)).init(),
-        (None, true) => builder.with_writer(std::io::stderr).init(),
-        (None, false) => builder.with_writer(std::io::sink).init(),
-    }
-    Ok(())
+fn init_logging(config: &Config, foreground: bool) -> Result<vmq_broker::LogLevelSetter> {
+    vmq_broker::logging::init(&config.log, foreground).context("setting up logging")
 }
 
 fn warn_low_file_limit() {
@@ -159,7 +118,7 @@ fn warn_low_file_limit() {
 
 fn console(arg: &ConfigArg) -> Result<()> {
     let config = load(arg)?;
-    init_logging(&config, true)?;
+    let log_level = init_logging(&config, true)?;
     warn_low_file_limit();
     fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -172,7 +131,10 @@ fn console(arg: &ConfigArg) -> Result<()> {
         .context("starting the runtime")?;
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
-        let broker = vmq_broker::Broker::builder(config).start().await?;
+        let broker = vmq_broker::Broker::builder(config)
+            .log_level_setter(log_level)
+            .start()
+            .await?;
         tracing::info!(node = %nodename, addrs = ?broker.local_addrs(), "vernemq started");
         wait_for_signal().await;
         tracing::info!("stopping: no new connections, disconnecting clients");

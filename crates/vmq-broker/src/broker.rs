@@ -53,6 +53,10 @@ pub struct BrokerCore {
     next_conn_id: AtomicU64,
     /// When the node started.
     pub started: Instant,
+    /// Client tracing (`vmq-admin trace client`).
+    pub tracer: crate::trace::Tracer,
+    /// Settings changeable at runtime (`vmq-admin set`).
+    pub settings: crate::runtime::RuntimeSettings,
 }
 
 impl std::fmt::Debug for BrokerCore {
@@ -103,6 +107,7 @@ impl BrokerCore {
             max_depth: config.topic_max_depth,
         });
         let retained = RetainedStore::with_max_depth(config.topic_max_depth);
+        let settings = crate::runtime::RuntimeSettings::from_config(&config);
         Arc::new(BrokerCore {
             config,
             node,
@@ -115,6 +120,8 @@ impl BrokerCore {
             msg_id_prefix: rand::random(),
             next_conn_id: AtomicU64::new(1),
             started: Instant::now(),
+            tracer: crate::trace::Tracer::default(),
+            settings,
         })
     }
 
@@ -142,6 +149,11 @@ impl BrokerCore {
             .filter(|s| s.online.load(Ordering::Relaxed))
             .count();
         (online, registry.len() - online)
+    }
+
+    /// Every subscriber (online and offline), for administration.
+    pub fn subscribers(&self) -> Vec<Arc<Subscriber>> {
+        self.registry.lock().values().cloned().collect()
     }
 
     /// Looks a subscriber up.
@@ -379,6 +391,19 @@ impl BrokerCore {
             }
         }
         any
+    }
+
+    /// Removes the session of `id` (queue, subscriptions, offline messages) after its
+    /// connections are gone (`vmq-admin session disconnect --cleanup`); true if it existed.
+    pub fn discard(&self, id: &SubscriberId) -> bool {
+        let mut registry = self.registry.lock();
+        match registry.get(id).cloned() {
+            Some(sub) => {
+                self.discard_subscriber_locked(&mut registry, &sub);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Disconnects every client (shutdown).

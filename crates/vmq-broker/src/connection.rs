@@ -27,10 +27,12 @@ use vmq_session::{
 use crate::{
     broker::{BrokerCore, MatchBuffer, SessionPersistence},
     hooks::{PublishRequest, RegisterRequest, SubscribeRequest},
-    metrics::Counter,
+    metrics::{Counter, Gauge, MqttVersion},
     subscriber::{
-        ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
+        unix_micros, ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, SubOptions,
+        Subscriber, SubscriberId,
     },
+    trace,
 };
 
 /// What a connection needs to know about the listener that accepted it.
@@ -86,6 +88,12 @@ pub async fn run_connection<S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     core.metrics.incr(Counter::SocketOpen);
+    let gauge = if listener.name.starts_with("ws") {
+        Gauge::ActiveMqttwsConnections
+    } else {
+        Gauge::ActiveMqttConnections
+    };
+    core.metrics.gauge_add(gauge, 1);
     let conn_id = core.next_conn_id();
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let wake = Arc::new(Notify::new());
@@ -119,8 +127,14 @@ pub async fn run_connection<S>(
         conn.process_actions().await;
         conn.pull_deliveries(wbuf.len());
         conn.process_actions().await;
+        let version = conn.session.version();
         let out = conn.session.transmit();
         if !out.is_empty() {
+            conn.core.metrics.count_sent(out, version);
+            if conn.core.tracer.is_active() {
+                conn.trace_sent(version);
+            }
+            let out = conn.session.transmit();
             if wbuf.is_empty() {
                 std::mem::swap(&mut wbuf, out);
             } else {
@@ -175,7 +189,8 @@ pub async fn run_connection<S>(
                 let before = conn.session.state();
                 conn.session.handle_timeout(Instant::now());
                 if before != conn.session.state() && conn.session.is_closed() {
-                    conn.core.metrics.incr(Counter::ClientKeepaliveExpired);
+                    let v = MqttVersion::from(conn.session.version());
+                    conn.core.metrics.incr_v(Counter::ClientKeepaliveExpired, v);
                 }
             },
         }
@@ -201,6 +216,7 @@ pub async fn run_connection<S>(
         let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
     }
     conn.core.metrics.incr(Counter::SocketClose);
+    conn.core.metrics.gauge_add(gauge, -1);
 }
 
 impl Connection {
@@ -216,7 +232,14 @@ impl Connection {
                     let version = self.session.version();
                     match Packet::decode(frame.clone(), version) {
                         Ok(packet) => {
-                            self.count_received(&packet);
+                            let version = match &packet {
+                                Packet::Connect(c) => c.protocol,
+                                _ => version,
+                            };
+                            self.core.metrics.count_received(&packet, version);
+                            if self.core.tracer.is_active() {
+                                self.trace_received(&packet);
+                            }
                             self.session.handle_packet(Instant::now(), packet);
                             // A CONNECT must be answered before the next packet is looked at.
                             self.process_actions().await;
@@ -233,7 +256,10 @@ impl Connection {
                 Err(e) => {
                     debug!(peer = %self.peer, error = %e, "refused frame");
                     if e.reason_code() == ReasonCode::PacketTooLarge {
-                        self.core.metrics.incr(Counter::MqttInvalidMsgSizeError);
+                        let v = MqttVersion::from(self.session.version());
+                        self.core
+                            .metrics
+                            .incr_v(Counter::MqttInvalidMsgSizeError, v);
                     } else {
                         self.core.metrics.incr(Counter::MqttMalformedPacket);
                     }
@@ -245,21 +271,58 @@ impl Connection {
         }
     }
 
-    fn count_received(&self, packet: &Packet) {
-        let m = &self.core.metrics;
+    /// The client id this connection is traced under: the session's once connected, the
+    /// CONNECT's before.
+    fn trace_id(&self, packet: Option<&Packet>) -> String {
         match packet {
-            Packet::Connect(_) => m.incr(Counter::MqttConnectReceived),
-            Packet::Publish(_) => m.incr(Counter::MqttPublishReceived),
-            Packet::PubAck(_) => m.incr(Counter::MqttPubackReceived),
-            Packet::Subscribe(_) => m.incr(Counter::MqttSubscribeReceived),
-            Packet::Unsubscribe(_) => m.incr(Counter::MqttUnsubscribeReceived),
-            Packet::PingReq => {
-                m.incr(Counter::MqttPingreqReceived);
-                m.incr(Counter::MqttPingrespSent);
-            }
-            Packet::Disconnect(_) => m.incr(Counter::MqttDisconnectReceived),
-            _ => {}
+            Some(Packet::Connect(c)) => c.client_id.as_str().to_string(),
+            _ => self.session.client_id().as_str().to_string(),
         }
+    }
+
+    fn trace_received(&self, packet: &Packet) {
+        let id = self.trace_id(Some(packet));
+        let trunc = self.core.tracer.trunc_payload();
+        self.core.tracer.emit(&self.listener.mountpoint, &id, || {
+            format!(
+                "<conn.{}> MQTT RECV: CID: {:?} {}",
+                self.conn_id,
+                id,
+                trace::describe(packet, trunc)
+            )
+        });
+    }
+
+    fn trace_sent(&mut self, version: ProtocolVersion) {
+        let id = self.trace_id(None);
+        if !self.core.tracer.matches(&self.listener.mountpoint, &id) {
+            return;
+        }
+        let trunc = self.core.tracer.trunc_payload();
+        for packet in trace::decode_sent(self.session.transmit(), version) {
+            self.core.tracer.emit(&self.listener.mountpoint, &id, || {
+                format!(
+                    "<conn.{}> MQTT SEND: CID: {:?} {}",
+                    self.conn_id,
+                    id,
+                    trace::describe(&packet, trunc)
+                )
+            });
+        }
+    }
+
+    /// Traces a hook call and its answer.
+    fn trace_hook(&self, client_id: &str, call: impl FnOnce() -> String, result: &str) {
+        if !self.core.tracer.is_active() {
+            return;
+        }
+        let mp = &self.listener.mountpoint;
+        self.core.tracer.emit(mp, client_id, || {
+            format!("<conn.{}> Calling {}", self.conn_id, call())
+        });
+        self.core.tracer.emit(mp, client_id, || {
+            format!("<conn.{}> Hook returned {result:?}", self.conn_id)
+        });
     }
 
     async fn process_actions(&mut self) {
@@ -305,7 +368,23 @@ impl Connection {
                 password: req.password.as_ref(),
                 clean_start: req.clean_start,
             };
-            if let Err(code) = self.core.hooks.auth_on_register(&request) {
+            let result = self.core.hooks.auth_on_register(&request);
+            self.trace_hook(
+                &id.client_id,
+                || {
+                    format!(
+                        "auth_on_register({}, {{{:?}, {:?}}}, {}, {}, {})",
+                        self.peer,
+                        id.mountpoint,
+                        id.client_id,
+                        req.username.as_ref().map_or("undefined", |u| u.as_str()),
+                        if req.password.is_some() { "******" } else { "undefined" },
+                        req.clean_start
+                    )
+                },
+                &hook_result(&result),
+            );
+            if let Err(code) = result {
                 debug!(client_id = %id, ?code, "auth_on_register refused");
                 return self.refuse(code);
             }
@@ -335,6 +414,14 @@ impl Connection {
             .core
             .register(id.clone(), self.conn_id, self.handle.clone(), persistence)
             .await;
+        registered.subscriber.state.lock().info = SessionInfo {
+            peer: Some(self.peer),
+            user: req.username.as_ref().map(|u| u.as_str().to_string()),
+            protocol: req.protocol.level(),
+            clean_session: req.clean_start,
+            session_started_at: unix_micros(),
+            queue_started_at: registered.subscriber.state.lock().info.queue_started_at,
+        };
         self.subscriber = Some(registered.subscriber);
         self.session.accept_connect(
             Instant::now(),
@@ -344,23 +431,12 @@ impl Connection {
                 ..ConnectAccepted::default()
             },
         );
-        let m = &self.core.metrics;
-        m.incr(Counter::MqttConnackSent);
-        m.incr(Counter::MqttConnackAcceptedSent);
         self.core.hooks.on_register(&id, self.username.as_ref());
         debug!(client_id = %id, peer = %self.peer, "connected");
     }
 
     fn refuse(&mut self, code: ReasonCode) {
-        let m = &self.core.metrics;
-        m.incr(Counter::MqttConnackSent);
-        m.incr(match code {
-            ReasonCode::BadUserNameOrPassword => Counter::MqttConnackBadCredentialsSent,
-            ReasonCode::ClientIdentifierNotValid => Counter::MqttConnackIdentifierRejectedSent,
-            ReasonCode::UnsupportedProtocolVersion => Counter::MqttConnackUnacceptableProtocolSent,
-            ReasonCode::ServerUnavailable => Counter::MqttConnackServerUnavailableSent,
-            _ => Counter::MqttConnackNotAuthorizedSent,
-        });
+        // CONNACK counters are counted from the bytes sent (`Metrics::count_sent`).
         self.session.refuse_connect(code);
     }
 
@@ -375,7 +451,8 @@ impl Connection {
         let code = if publish.topic.starts_with('$') {
             ReasonCode::Success
         } else if let Err(code) = self.authorize_publish(&subscriber, &publish) {
-            self.core.metrics.incr(Counter::MqttPublishAuthError);
+            let v = MqttVersion::from(self.session.version());
+            self.core.metrics.incr_v(Counter::MqttPublishAuthError, v);
             // VerneMQ (vmq_mqtt_fsm): an MQTT 3.1.1 client is disconnected; a 3.1 client too
             // with `disconnect_on_unauthorized_publish_v3`, otherwise acknowledged below.
             let version = self.session.version();
@@ -406,9 +483,6 @@ impl Connection {
             } else {
                 ReasonCode::Success
             };
-            if qos == QoS::AtLeastOnce {
-                self.core.metrics.incr(Counter::MqttPubackSent);
-            }
             self.session.publish_done(packet_id, qos, code);
         }
     }
@@ -421,14 +495,30 @@ impl Connection {
         if self.listener.allow_anonymous {
             return Ok(());
         }
-        self.core.hooks.auth_on_publish(&PublishRequest {
+        let result = self.core.hooks.auth_on_publish(&PublishRequest {
             username: self.username.as_ref(),
             subscriber_id: &subscriber.id,
             qos: publish.qos,
             topic: &publish.topic,
             payload: &publish.payload,
             retain: publish.retain,
-        })
+        });
+        self.trace_hook(
+            &subscriber.id.client_id,
+            || {
+                format!(
+                    "auth_on_publish({}, {{{:?}, {:?}}}, {}, {:?}, {})",
+                    self.username.as_ref().map_or("undefined", |u| u.as_str()),
+                    subscriber.id.mountpoint,
+                    subscriber.id.client_id,
+                    publish.qos as u8,
+                    publish.topic.as_str(),
+                    publish.retain
+                )
+            },
+            &hook_result(&result),
+        );
+        result
     }
 
     fn message_from(&self, publish: Publish, now: Instant) -> Arc<Message> {
@@ -461,6 +551,7 @@ impl Connection {
             return;
         };
         let v5 = self.session.version().is_v5();
+        let mv = MqttVersion::from(self.session.version());
         let max_depth = self.core.config.topic_max_depth;
         let mut codes = Vec::with_capacity(subscribe.filters.len());
         let mut retained = Vec::new();
@@ -469,7 +560,7 @@ impl Connection {
             let parsed = vmq_router::parse_subscription(filter, max_depth);
             let shared = parsed.as_ref().is_ok_and(|p| p.is_shared());
             if parsed.is_err() {
-                self.core.metrics.incr(Counter::MqttSubscribeError);
+                self.core.metrics.incr_v(Counter::MqttSubscribeError, mv);
                 codes.push(if v5 {
                     ReasonCode::TopicFilterInvalid
                 } else {
@@ -490,11 +581,26 @@ impl Connection {
                     filter,
                     qos,
                 };
-                match self.core.hooks.auth_on_subscribe(&req) {
+                let result = self.core.hooks.auth_on_subscribe(&req);
+                self.trace_hook(
+                    &subscriber.id.client_id,
+                    || {
+                        format!(
+                            "auth_on_subscribe({}, {{{:?}, {:?}}}) with topics:\n    q:{}, t: {:?}",
+                            self.username.as_ref().map_or("undefined", |u| u.as_str()),
+                            subscriber.id.mountpoint,
+                            subscriber.id.client_id,
+                            qos as u8,
+                            filter
+                        )
+                    },
+                    &hook_result(&result),
+                );
+                match result {
                     Ok(Some(lowered)) => qos = qos.min(lowered),
                     Ok(None) => {}
                     Err(code) => {
-                        self.core.metrics.incr(Counter::MqttSubscribeAuthError);
+                        self.core.metrics.incr_v(Counter::MqttSubscribeAuthError, mv);
                         codes.push(if v5 {
                             code
                         } else {
@@ -518,7 +624,7 @@ impl Connection {
                 }
                 Err(e) => {
                     debug!(error = %e, "subscribe refused by the router");
-                    self.core.metrics.incr(Counter::MqttSubscribeError);
+                    self.core.metrics.incr_v(Counter::MqttSubscribeError, mv);
                     codes.push(if v5 {
                         ReasonCode::TopicFilterInvalid
                     } else {
@@ -527,7 +633,6 @@ impl Connection {
                 }
             }
         }
-        self.core.metrics.incr(Counter::MqttSubackSent);
         self.session.subscribe_done(subscribe.packet_id, codes);
         let now = Instant::now();
         for (filter, opts, is_new) in retained {
@@ -551,7 +656,6 @@ impl Connection {
                 }
             })
             .collect();
-        self.core.metrics.incr(Counter::MqttUnsubackSent);
         self.session.unsubscribe_done(unsubscribe.packet_id, codes);
     }
 
@@ -581,9 +685,6 @@ impl Connection {
             }
             self.core
                 .metrics
-                .add(Counter::MqttPublishSent, taken as u64);
-            self.core
-                .metrics
                 .add(Counter::QueueMessageOut, taken as u64);
             for queued in self.deliveries.drain(..) {
                 if let Err(delivery) = self.session.deliver(now, queued.delivery) {
@@ -609,9 +710,6 @@ impl Connection {
                 "closed after a protocol violation"
             ),
             _ => debug!(client_id = %self.session.client_id(), ?reason, "closed"),
-        }
-        if matches!(reason, CloseReason::ServerDisconnect(_)) && self.session.version().is_v5() {
-            self.core.metrics.incr(Counter::MqttDisconnectSent);
         }
         let Some(subscriber) = self.subscriber.take() else {
             self.ack_disconnects();
@@ -653,5 +751,13 @@ fn granted(qos: QoS) -> ReasonCode {
         QoS::AtMostOnce => ReasonCode::Success,
         QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
         QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+    }
+}
+
+/// How a trace shows a hook's answer.
+fn hook_result<T>(result: &Result<T, ReasonCode>) -> String {
+    match result {
+        Ok(_) => "ok".to_string(),
+        Err(code) => format!("error: {code:?}"),
     }
 }

@@ -17,14 +17,21 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod broker;
 mod builtin_plugins;
 mod connection;
+mod graphite;
 mod hooks;
+mod http;
 mod listener;
+pub mod logging;
 mod metrics;
+mod metrics_export;
+mod runtime;
 mod subscriber;
 mod systree;
+mod trace;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -39,11 +46,16 @@ pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
 pub use connection::{run_connection, ListenerContext};
 pub use hooks::{HookResult, Hooks, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
 pub use listener::MqttListener;
-pub use metrics::{Counter, Metrics};
+pub use admin::{Admin, ListenerInfo};
+pub use metrics::{Counter, Gauge, Histogram, Metrics, MqttVersion};
+pub use metrics_export::{families as metric_families, totals as metric_totals};
+pub use runtime::{LogLevelSetter, RuntimeSettings, RUNTIME_KEYS};
 pub use subscriber::{
-    ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
-    SubscriberRef,
+    ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, SubOptions, Subscriber,
+    SubscriberId, SubscriberRef,
 };
+pub use systree::topic as systree_topic;
+pub use trace::{TraceOptions, Tracer};
 
 /// Errors of starting or running the broker.
 #[derive(Debug, thiserror::Error)]
@@ -62,16 +74,43 @@ pub enum BrokerError {
     /// The configuration asks for something this build cannot do.
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
+    /// The HTTP listener could not be set up (API key store under `data_dir`).
+    #[error("http listener: {0}")]
+    Http(#[from] vmq_http::Error),
 }
 
 /// Builds a broker: configuration, plugins, then [`BrokerBuilder::start`].
-#[derive(Debug)]
 pub struct BrokerBuilder {
     config: Config,
     hooks: Hooks,
+    log_level: Option<LogLevelSetter>,
+}
+
+impl std::fmt::Debug for LogLevelSetterDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(..)" } else { "None" })
+    }
+}
+
+struct LogLevelSetterDebug<'a>(&'a Option<LogLevelSetter>);
+
+impl std::fmt::Debug for BrokerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BrokerBuilder")
+            .field("hooks", &self.hooks)
+            .field("log_level", &LogLevelSetterDebug(&self.log_level))
+            .finish_non_exhaustive()
+    }
 }
 
 impl BrokerBuilder {
+    /// Lets `vmq-admin set log.console.level=...` change the log level through `setter`
+    /// (see [`logging::init`]).
+    pub fn log_level_setter(mut self, setter: LogLevelSetter) -> Self {
+        self.log_level = Some(setter);
+        self
+    }
+
     /// Registers a plugin (asked after those registered before it).
     pub fn plugin(mut self, plugin: Arc<dyn Plugin>) -> Self {
         self.hooks.add(plugin);
@@ -81,11 +120,17 @@ impl BrokerBuilder {
     /// Binds every configured MQTT listener and starts serving.
     pub async fn start(self) -> Result<Broker, BrokerError> {
         let core = BrokerCore::new(Arc::new(self.config), self.hooks);
+        if let Some(setter) = self.log_level {
+            core.settings.set_log_level_setter(setter);
+        }
+        let admin = Arc::new(Admin::new(core.clone()));
+        let mut infos = Vec::new();
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
         for lc in &core.config.listeners {
             match lc.kind {
                 ListenerKind::Tcp => {}
+                ListenerKind::Http | ListenerKind::Https => continue,
                 ListenerKind::Vmq | ListenerKind::Vmqs => {
                     // Cluster listeners belong to the clustering work; a single node ignores them.
                     info!(listener = %lc.name, "cluster listener ignored on a single node");
@@ -96,6 +141,7 @@ impl BrokerBuilder {
                         listener = %format!("{}.{}", other.as_str(), lc.name),
                         "listener kind not served by this build yet; skipped"
                     );
+                    infos.push(http::listener_info(lc, lc.addr, "not started"));
                     continue;
                 }
             }
@@ -113,13 +159,24 @@ impl BrokerBuilder {
             };
             if let Ok(addr) = listener.local_addr() {
                 addrs.push(addr);
+                infos.push(http::listener_info(lc, addr, "running"));
             }
             tasks.push(tokio::spawn(listener.run(core.clone())));
         }
-        if core.config.systree_enabled && !core.config.systree_interval.is_zero() {
-            tasks.push(tokio::spawn(systree::run(core.clone())));
-        }
-        Ok(Broker { core, tasks, addrs })
+        // The HTTP listeners come last, so that /health is green only once MQTT is served.
+        let (http_tasks, http_addrs, http_infos) = http::start(&core, &admin).await?;
+        infos.extend(http_infos);
+        admin.set_listeners(infos);
+        tasks.push(tokio::spawn(systree::run(core.clone())));
+        tasks.push(tokio::spawn(graphite::run(core.clone())));
+        Ok(Broker {
+            core,
+            tasks,
+            addrs,
+            admin,
+            http_tasks,
+            http_addrs,
+        })
     }
 }
 
@@ -170,6 +227,9 @@ pub struct Broker {
     core: Arc<BrokerCore>,
     tasks: Vec<JoinHandle<()>>,
     addrs: Vec<SocketAddr>,
+    admin: Arc<Admin>,
+    http_tasks: Vec<JoinHandle<()>>,
+    http_addrs: Vec<SocketAddr>,
 }
 
 impl Broker {
@@ -181,12 +241,26 @@ impl Broker {
         enabled_builtins(&config)
             .into_iter()
             .for_each(|p| hooks.add(p));
-        BrokerBuilder { config, hooks }
+        BrokerBuilder {
+            config,
+            hooks,
+            log_level: None,
+        }
     }
 
     /// The addresses the MQTT listeners are bound to, in configuration order.
     pub fn local_addrs(&self) -> &[SocketAddr] {
         &self.addrs
+    }
+
+    /// The addresses the HTTP listeners are bound to, in configuration order.
+    pub fn http_addrs(&self) -> &[SocketAddr] {
+        &self.http_addrs
+    }
+
+    /// The admin API (what `/api/v1` runs), for embedding and tests.
+    pub fn admin(&self) -> &Arc<Admin> {
+        &self.admin
     }
 
     /// The shared broker state (metrics, registry, router), for embedding and tests.
@@ -197,11 +271,16 @@ impl Broker {
     /// Stops accepting, disconnects every client (MQTT 5: Server shutting down) and waits for
     /// them to detach.
     pub async fn shutdown(self) {
+        self.admin.set_accepting(false);
         for task in &self.tasks {
             task.abort();
         }
         self.core
             .disconnect_all(ReasonCode::ServerShuttingDown)
             .await;
+        self.core.tracer.stop_all();
+        for task in &self.http_tasks {
+            task.abort();
+        }
     }
 }

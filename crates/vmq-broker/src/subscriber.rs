@@ -111,6 +111,32 @@ pub struct SubscriberState {
     pub session_expiry_interval: u32,
     /// Removed from the registry: no new message may be queued.
     pub gone: bool,
+    /// What `vmq-admin session show` reports about the last connection.
+    pub info: SessionInfo,
+}
+
+/// Facts about a subscriber's session for `vmq-admin session show`.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    /// Peer address of the last connection.
+    pub peer: Option<std::net::SocketAddr>,
+    /// User name of the last connection.
+    pub user: Option<String>,
+    /// Protocol level (3, 4, 5) of the last connection.
+    pub protocol: u8,
+    /// Clean session / clean start of the last connection.
+    pub clean_session: bool,
+    /// When the last connection was accepted (Unix microseconds).
+    pub session_started_at: u64,
+    /// When the queue was created (Unix microseconds).
+    pub queue_started_at: u64,
+}
+
+/// Now, in Unix microseconds.
+pub fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Everything the broker keeps for one subscriber id.
@@ -166,6 +192,10 @@ impl Subscriber {
                 generation: 0,
                 session_expiry_interval: 0,
                 gone: false,
+                info: SessionInfo {
+                    queue_started_at: unix_micros(),
+                    ..SessionInfo::default()
+                },
             }),
         })
     }

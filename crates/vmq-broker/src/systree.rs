@@ -1,7 +1,13 @@
-//! The `$SYS/<nodename>/...` tree: every `systree_interval` the broker's counters are published
-//! as retained messages under VerneMQ's metric names (e.g. `$SYS/VerneMQ@127.0.0.1/socket_open`).
+//! The `$SYS/<nodename>/...` tree, as VerneMQ's `vmq_systree`: every `systree_interval` each
+//! metric's total is published with its name's `_` turned into levels
+//! (`mqtt_publish_received` → `$SYS/VerneMQ@127.0.0.1/mqtt/publish/received`), in
+//! `systree_mountpoint`, with `systree_qos` and `systree_retain`. All five settings are read
+//! at every round, so `vmq-admin set` changes them at runtime.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use vmq_codec::{PublishProperties, QoS, Utf8Str};
@@ -9,39 +15,52 @@ use vmq_session::Message;
 
 use crate::broker::{BrokerCore, MatchBuffer};
 
+/// How often a disabled tree checks whether it was enabled.
+const DISABLED_RECHECK: Duration = Duration::from_secs(1);
+
 /// Publishes the tree forever (the task is aborted at shutdown).
 pub async fn run(core: Arc<BrokerCore>) {
-    let mut interval = tokio::time::interval(core.config.systree_interval);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut matches = MatchBuffer::new();
     loop {
-        interval.tick().await;
-        publish_once(&core, &mut matches);
+        let settings = &core.settings;
+        let interval = settings.systree_interval();
+        if !settings.systree_enabled() || interval.is_zero() {
+            tokio::time::sleep(DISABLED_RECHECK).await;
+            continue;
+        }
+        tokio::time::sleep(interval).await;
+        if core.settings.systree_enabled() {
+            publish_once(&core, &mut matches);
+        }
     }
+}
+
+/// The topic of metric `name` on `node`.
+pub fn topic(node: &str, name: &str) -> String {
+    format!("$SYS/{node}/{}", name.replace('_', "/"))
 }
 
 /// Publishes every metric once.
 pub fn publish_once(core: &BrokerCore, matches: &mut MatchBuffer) {
     let now = Instant::now();
-    let (online, offline) = core.online_offline();
-    let mut values = core.metrics.snapshot();
-    values.push(("queue_processes", core.subscriber_count() as u64));
-    values.push(("router_subscriptions", core.router.len() as u64));
-    values.push(("retain_messages", core.retained.len() as u64));
-    values.push(("client_online", online as u64));
-    values.push(("client_offline", offline as u64));
-    values.push(("system_uptime", core.started.elapsed().as_millis() as u64));
-    for (name, value) in values {
-        let topic = format!("$SYS/{}/{}", core.node, name);
+    let settings = &core.settings;
+    let qos = match settings.systree_qos() {
+        1 => QoS::AtLeastOnce,
+        2 => QoS::ExactlyOnce,
+        _ => QoS::AtMostOnce,
+    };
+    let retain = settings.systree_retain();
+    let mountpoint = settings.systree_mountpoint();
+    for (name, value) in crate::metrics_export::totals(core) {
         let msg = Arc::new(Message {
             id: core.next_msg_id(),
-            topic: Utf8Str::from(topic),
+            topic: Utf8Str::from(topic(core.node.as_str(), name)),
             payload: Bytes::from(value.to_string()),
-            qos: QoS::AtMostOnce,
-            retain: true,
+            qos,
+            retain,
             properties: PublishProperties::default(),
             expires_at: None,
         });
-        core.publish("", None, msg, now, matches);
+        core.publish(&mountpoint, None, msg, now, matches);
     }
 }
