@@ -103,6 +103,16 @@ impl TestBroker {
         self.broker().local_addrs()[i]
     }
 
+    /// The first HTTP listener's address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.broker().http_addrs()[0]
+    }
+
+    /// The running broker.
+    pub fn inner(&self) -> &Broker {
+        self.broker()
+    }
+
     /// The first listener's port.
     pub fn port(&self) -> u16 {
         self.addr().port()

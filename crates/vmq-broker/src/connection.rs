@@ -414,14 +414,17 @@ impl Connection {
             .core
             .register(id.clone(), self.conn_id, self.handle.clone(), persistence)
             .await;
-        registered.subscriber.state.lock().info = SessionInfo {
-            peer: Some(self.peer),
-            user: req.username.as_ref().map(|u| u.as_str().to_string()),
-            protocol: req.protocol.level(),
-            clean_session: req.clean_start,
-            session_started_at: unix_micros(),
-            queue_started_at: registered.subscriber.state.lock().info.queue_started_at,
-        };
+        {
+            let mut state = registered.subscriber.state.lock();
+            state.info = SessionInfo {
+                peer: Some(self.peer),
+                user: req.username.as_ref().map(|u| u.as_str().to_string()),
+                protocol: req.protocol.level(),
+                clean_session: req.clean_start,
+                session_started_at: unix_micros(),
+                queue_started_at: state.info.queue_started_at,
+            };
+        }
         self.subscriber = Some(registered.subscriber);
         self.session.accept_connect(
             Instant::now(),
