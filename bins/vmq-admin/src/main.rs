@@ -1,6 +1,6 @@
 //! `vmq-admin`: VerneMQ's administration command. It finds the local node's HTTP listener in
 //! `vernemq.conf` (`--config`, the first `listener.http.<name>`), authenticates with the
-//! node-local secret under `data_dir` (or `VMQ_ADMIN_API_KEY`), turns the command into
+//! node-local secret under `data_dir` (or `VERNEMQ_API_KEY`), turns the command into
 //! `GET /api/v1/<command path>?<options>` and prints the answer as VerneMQ does: tables with
 //! `+---+` borders, or the JSON itself with `--format=json`.
 
@@ -234,7 +234,7 @@ fn target(cli: &Cli) -> Result<(String, Option<String>)> {
         let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         anyhow::anyhow!("invalid configuration:\n{}", text.join("\n"))
     })?;
-    let key = std::env::var("VMQ_ADMIN_API_KEY").ok().or_else(|| {
+    let key = std::env::var("VERNEMQ_API_KEY").ok().or_else(|| {
         std::fs::read_to_string(config.data_dir.join(ADMIN_SECRET_FILE))
             .ok()
             .map(|s| s.trim().to_string())

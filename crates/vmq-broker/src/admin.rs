@@ -287,6 +287,10 @@ impl Admin {
         let Some(sub) = self.core.subscriber(&id) else {
             return Err(Error::Usage(format!("Session not found for {id}")));
         };
+        if self.core.config.allow_anonymous {
+            // With allow_anonymous the auth hooks are not called at all.
+            return Ok(CommandOutput::Text("Unchanged".into()));
+        }
         let subscriptions = sub.state.lock().subscriptions.clone();
         let mut changed = false;
         for (filter, opts) in subscriptions {
