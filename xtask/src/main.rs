@@ -1,5 +1,6 @@
 //! `cargo xtask`: the project's task runner. `test` installs the external test peers (Debian's
-//! mosquitto and mosquitto-clients, paho-mqtt from PyPI, MQTT.js from npm) when they are missing
+//! mosquitto and mosquitto-clients, paho-mqtt from PyPI, MQTT.js from npm, Debian's chromium for
+//! the status page) when they are missing
 //! and runs every test of the workspace; `deps` only installs.
 
 use std::{
@@ -62,6 +63,11 @@ fn deps() -> Result<()> {
     if !have("node") {
         apt.push("nodejs");
         apt.push("npm");
+    }
+    // The status page test renders /status in headless Chromium.
+    if !have("chromium") && !Path::new("/usr/bin/chromium").exists() {
+        apt.push("chromium");
+        apt.push("fonts-dejavu-core");
     }
     if !apt.is_empty() {
         run(Command::new("apt-get").arg("update").arg("-q"))?;
