@@ -189,8 +189,7 @@ async fn acknowledged_messages_survive_sigkill() {
         }
         let kill_after = Duration::from_millis(rng.gen_range(50..400));
         let mut tasks = Vec::new();
-        for p in 0..PUBLISHERS {
-            let seq = next_seq[p];
+        for (p, &seq) in next_seq.iter().enumerate() {
             tasks.push(tokio::spawn(async move {
                 let mut got = Vec::new();
                 let next = publish_until_dead(addr, p, seq, &mut got).await;
