@@ -1,6 +1,8 @@
 //! Syntax of topic names and topic filters (MQTT 4.7, 4.8.2), as checked by the decoder. These are
 //! syntax checks only; authorisation, mountpoints and `$`-topic policy belong to the router.
 
+use crate::utf8::byte_eq;
+
 /// The prefix of a shared subscription filter: `$share/<group>/<filter>`.
 pub const SHARE_PREFIX: &str = "$share/";
 
@@ -17,9 +19,18 @@ pub(crate) fn valid_topic_name_bytes(topic: &[u8]) -> bool {
     !topic.is_empty() && !has_wildcard(topic)
 }
 
+/// True when `b` contains `+` or `#`, eight bytes at a time.
 #[inline]
-fn has_wildcard(b: &[u8]) -> bool {
-    b.iter().any(|&b| b == b'+' || b == b'#')
+pub(crate) fn has_wildcard(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut found = 0u64;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_ne_bytes(w);
+        found |= byte_eq(w, b'+') | byte_eq(w, b'#');
+    }
+    found != 0 || chunks.remainder().iter().any(|&b| b == b'+' || b == b'#')
 }
 
 /// True when `filter` is a valid topic filter: non-empty (MQTT-4.7.3-1), `#` only as the whole
@@ -110,6 +121,19 @@ mod tests {
         assert!(!valid_topic_name("a/+/c"));
         assert!(!valid_topic_name("a/#"));
         assert!(!valid_topic_name("a#"));
+        assert!(!valid_topic_name("abcdefghijklmnop/+"));
+        assert!(!valid_topic_name("abcdefgh#"));
+        assert!(!valid_topic_name("abcdefg#ijklmnop"));
+        assert!(valid_topic_name("abcdefghijklmnop/q"));
+        for i in 0..24 {
+            let mut t = vec![b'x'; 24];
+            t[i] = b'+';
+            assert!(has_wildcard(&t));
+            t[i] = b'#';
+            assert!(has_wildcard(&t));
+            t[i] = b'*';
+            assert!(!has_wildcard(&t));
+        }
     }
 
     #[test]
