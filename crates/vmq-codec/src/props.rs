@@ -570,7 +570,16 @@ pub(crate) trait Props {
     /// Writes the length prefix and the properties.
     #[inline]
     fn write(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        put_var_int(buf, self.len())?;
+        self.write_len(buf, self.len())
+    }
+
+    /// [`Props::write`] with the length already computed (`len == self.len()`).
+    #[inline]
+    fn write_len(&self, buf: &mut BytesMut, len: usize) -> Result<(), EncodeError> {
+        put_var_int(buf, len)?;
+        if len == 0 {
+            return Ok(());
+        }
         self.put(buf)
     }
 }
@@ -784,8 +793,27 @@ impl Props for ConnAckProperties {
     }
 }
 
+impl PublishProperties {
+    /// True when no property is set (the common case, checked before summing lengths).
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.payload_format_indicator.is_none()
+            && self.message_expiry_interval.is_none()
+            && self.topic_alias.is_none()
+            && self.response_topic.is_none()
+            && self.correlation_data.is_none()
+            && self.user_properties.is_empty()
+            && self.subscription_identifiers.is_empty()
+            && self.content_type.is_none()
+    }
+}
+
 impl Props for PublishProperties {
+    #[inline]
     fn len(&self) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
         l_u8(&self.payload_format_indicator)
             + l_u32(&self.message_expiry_interval)
             + l_u16(&self.topic_alias)
