@@ -327,19 +327,28 @@ fn publish(p: &Publish, v5: bool, buf: &mut BytesMut) -> Result<(), EncodeError>
     // At most 4 bytes of remaining length: reserving 5 more than the body is always enough.
     buf.reserve(5 + remaining);
     let start = buf.len();
-    buf.put_u8(
-        ((PacketType::Publish as u8) << 4)
-            | (u8::from(p.dup) << 3)
-            | ((p.qos as u8) << 1)
-            | u8::from(p.retain),
-    );
+    let byte1 = ((PacketType::Publish as u8) << 4)
+        | (u8::from(p.dup) << 3)
+        | ((p.qos as u8) << 1)
+        | u8::from(p.retain);
+    // The fixed header and the topic length in as few writes as possible.
     if remaining < 0x80 {
-        buf.put_u8(remaining as u8);
+        buf.put_u32(
+            u32::from(byte1) << 24 | (remaining as u32) << 16 | u32::from(topic_len),
+        );
+    } else if remaining < 0x4000 {
+        buf.put_u8(byte1);
+        buf.put_u32(
+            ((remaining as u32) & 0x7F | 0x80) << 24
+                | ((remaining >> 7) as u32) << 16
+                | u32::from(topic_len),
+        );
     } else {
         let (rl, rl_len) = var_int_bytes(remaining);
+        buf.put_u8(byte1);
         buf.put_slice(&rl[..rl_len]);
+        buf.put_u16(topic_len);
     }
-    buf.put_u16(topic_len);
     buf.put_slice(topic);
     if qos {
         buf.put_u16(p.packet_id);

@@ -61,19 +61,25 @@ pub fn is_shared(filter: &str) -> bool {
     filter.starts_with(SHARE_PREFIX)
 }
 
+/// A filter without the share prefix, in one pass: `#` only as the whole last level, `+` only as
+/// a whole level.
+#[inline]
 fn valid_plain_filter(filter: &[u8]) -> bool {
     if filter.is_empty() {
         return false;
     }
-    let mut levels = filter.split(|&b| b == b'/').peekable();
-    while let Some(level) = levels.next() {
-        let last = levels.peek().is_none();
-        if level.len() == 1 {
-            if level[0] == b'#' && !last {
-                return false;
-            }
-        } else if has_wildcard(level) {
-            return false;
+    if !has_wildcard(filter) {
+        return true;
+    }
+    let last = filter.len() - 1;
+    for (i, &b) in filter.iter().enumerate() {
+        let whole_level = || {
+            (i == 0 || filter[i - 1] == b'/') && (i == last || filter[i + 1] == b'/')
+        };
+        match b {
+            b'#' if i != last || !whole_level() => return false,
+            b'+' if !whole_level() => return false,
+            _ => {}
         }
     }
     true
@@ -82,6 +88,39 @@ fn valid_plain_filter(filter: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The filter rules level by level, the way the specification states them.
+    fn reference_plain_filter(filter: &[u8]) -> bool {
+        if filter.is_empty() {
+            return false;
+        }
+        let levels: Vec<&[u8]> = filter.split(|&b| b == b'/').collect();
+        levels.iter().enumerate().all(|(i, level)| match level {
+            [b'#'] => i == levels.len() - 1,
+            [b'+'] => true,
+            l => !l.iter().any(|&b| b == b'+' || b == b'#'),
+        })
+    }
+
+    #[test]
+    fn one_pass_filter_check_matches_the_level_rules() {
+        let alphabet = [b'a', b'/', b'+', b'#'];
+        for len in 0..=7u32 {
+            for mut n in 0..4usize.pow(len) {
+                let mut f = Vec::new();
+                for _ in 0..len {
+                    f.push(alphabet[n % 4]);
+                    n /= 4;
+                }
+                assert_eq!(
+                    valid_plain_filter(&f),
+                    reference_plain_filter(&f),
+                    "{}",
+                    String::from_utf8_lossy(&f)
+                );
+            }
+        }
+    }
 
     #[test]
     fn mqtt_4_7_1_2_multi_level_wildcard_must_be_last() {
