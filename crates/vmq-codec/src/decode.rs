@@ -5,7 +5,7 @@
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::reader::Reader;
-use crate::topic::{has_wildcard, valid_topic_filter_bytes, valid_topic_name_bytes, SHARE_PREFIX};
+use crate::topic::{valid_topic_filter_bytes, valid_topic_name_bytes, SHARE_PREFIX};
 use crate::wire::fixed_header;
 use crate::{packet::*, props, DecodeError, PacketType, Utf8Str};
 
@@ -309,7 +309,7 @@ fn publish(
         return Err(DecodeError::DupWithQoS0);
     }
     let mut r = Reader::new(&frame, header_len, frame.len());
-    let topic = r.string()?;
+    let (topic, wildcard) = r.topic()?;
     let packet_id = if qos == QoS::AtMostOnce {
         0
     } else {
@@ -327,7 +327,7 @@ fn publish(
         if properties.topic_alias.is_none() {
             return Err(DecodeError::MissingTopic);
         }
-    } else if has_wildcard(topic.as_bytes()) {
+    } else if wildcard {
         return Err(DecodeError::InvalidTopicName);
     }
     let at = r.pos();

@@ -179,6 +179,13 @@ impl<'a> Reader<'a> {
         n
     }
 
+    /// A PUBLISH topic: a UTF-8 encoded string and whether it contains a wildcard.
+    #[inline]
+    pub(crate) fn topic(&mut self) -> Result<(Utf8Str, bool), DecodeError> {
+        let b = self.binary()?;
+        Utf8Str::from_mqtt_topic_bytes(b).map_err(|_| DecodeError::InvalidUtf8)
+    }
+
     /// A UTF-8 encoded string (MQTT-1.5.4-1, -2: well-formed, no U+0000).
     #[inline]
     pub(crate) fn string(&mut self) -> Result<Utf8Str, DecodeError> {

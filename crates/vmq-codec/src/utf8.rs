@@ -42,6 +42,19 @@ impl Utf8Str {
         Ok(Utf8Str(bytes))
     }
 
+    /// [`Utf8Str::from_mqtt_bytes`] for a PUBLISH topic, which also needs to know whether it
+    /// contains a wildcard (`+` or `#`): both checks in one pass in the common ASCII case.
+    /// Returns the string and whether it contains a wildcard.
+    #[inline]
+    pub(crate) fn from_mqtt_topic_bytes(bytes: Bytes) -> Result<(Self, bool), Utf8Error> {
+        if plain_ascii_topic(&bytes) {
+            return Ok((Utf8Str(bytes), false));
+        }
+        validate_mqtt(&bytes)?;
+        let wildcard = crate::topic::has_wildcard(&bytes);
+        Ok((Utf8Str(bytes), wildcard))
+    }
+
     /// The string.
     #[inline]
     #[allow(unsafe_code)]
@@ -107,6 +120,25 @@ fn ascii_without_nul(b: &[u8]) -> bool {
         bad |= (w & HIGHS) | zero_byte(w);
     }
     bad == 0 && chunks.remainder().iter().all(|&c| c != 0 && c < 0x80)
+}
+
+/// True when `b` is ASCII without U+0000, `+` or `#`: a valid MQTT string and, if not empty, a
+/// valid topic name. False says nothing (check again the slow way).
+#[inline]
+fn plain_ascii_topic(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut bad = 0u64;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_ne_bytes(w);
+        bad |= (w & HIGHS) | zero_byte(w) | byte_eq(w, b'+') | byte_eq(w, b'#');
+    }
+    bad == 0
+        && chunks
+            .remainder()
+            .iter()
+            .all(|&c| c != 0 && c < 0x80 && c != b'+' && c != b'#')
 }
 
 /// MQTT string rules (MQTT-1.5.4-1, -2): well-formed UTF-8 (which excludes encoded surrogates)
@@ -222,6 +254,29 @@ mod tests {
                 Ok(_) => Ok(()),
             };
             assert_eq!(validate_mqtt(b), expected, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn topic_scan_agrees_with_the_separate_checks() {
+        let cases: &[&[u8]] = &[
+            b"",
+            b"a/b",
+            b"devices/sensor-0042/telemetry/temperature",
+            b"devices/+/telemetry",
+            b"devices/sensor-0042/#",
+            b"abcdefgh+",
+            b"abcdefgh\0",
+            "d\u{e9}vices/x/+".as_bytes(),
+            "d\u{e9}vices/x/y".as_bytes(),
+            b"abcdefgh\xFF",
+        ];
+        for b in cases {
+            let got = Utf8Str::from_mqtt_topic_bytes(Bytes::copy_from_slice(b))
+                .map(|(s, w)| (s.as_bytes().clone(), w));
+            let want = validate_mqtt(b)
+                .map(|()| (Bytes::copy_from_slice(b), crate::topic::has_wildcard(b)));
+            assert_eq!(got, want, "{b:?}");
         }
     }
 
