@@ -30,10 +30,7 @@ fn icount_decode_ours(f: Bytes, v: ProtocolVersion) -> Result<Packet, DecodeErro
 }
 
 #[inline(never)]
-fn icount_decode_theirs(
-    f: &mut BytesMut,
-    v: ProtocolVersion,
-) -> Result<Theirs, mqttbytes::Error> {
+fn icount_decode_theirs(f: &mut BytesMut, v: ProtocolVersion) -> Result<Theirs, mqttbytes::Error> {
     match v {
         ProtocolVersion::V5 => mqttbytes::v5::read(f, 1 << 28).map(Theirs::V5),
         _ => mqttbytes::v4::read(f, 1 << 28).map(Theirs::V4),
@@ -122,7 +119,10 @@ fn measure(exe: &str, case: &str, op: &str, codec: &str) -> Result<f64, String> 
     }
     let collected = stderr
         .lines()
-        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().to_owned()))
+        .find_map(|l| {
+            l.split_once("Collected :")
+                .map(|(_, n)| n.trim().to_owned())
+        })
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(|| format!("no instruction count in valgrind output:\n{stderr}"))?;
     Ok(collected as f64 / N as f64)

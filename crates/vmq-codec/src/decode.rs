@@ -296,12 +296,7 @@ fn connack(r: &mut Reader<'_>, v5: bool) -> Result<ConnAck, DecodeError> {
 /// advanced past the variable header (no reference count traffic), and builds the [`Packet`] in
 /// place.
 #[inline]
-fn publish(
-    frame: Bytes,
-    header_len: usize,
-    flags: u8,
-    v5: bool,
-) -> Result<Packet, DecodeError> {
+fn publish(frame: Bytes, header_len: usize, flags: u8, v5: bool) -> Result<Packet, DecodeError> {
     let dup = flags & 0x08 != 0;
     let qos = qos((flags >> 1) & 0x03)?;
     let retain = flags & 0x01 != 0;

@@ -146,7 +146,11 @@ impl Packet {
 
     /// [`Packet::encode`] of every packet but PUBLISH.
     #[inline(never)]
-    fn encode_other(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
+    fn encode_other(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
         let start = buf.len();
         let res = self.encode_inner(version, buf);
         if res.is_err() {
@@ -192,18 +196,42 @@ impl Packet {
                 }
             }
             Packet::Publish(p) => publish(p, v5, buf),
-            Packet::PubAck(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5, plen)
-            }
-            Packet::PubRec(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5, plen)
-            }
-            Packet::PubRel(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5, plen)
-            }
-            Packet::PubComp(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5, plen)
-            }
+            Packet::PubAck(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
+            Packet::PubRec(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
+            Packet::PubRel(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
+            Packet::PubComp(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
             Packet::Subscribe(s) => {
                 put_packet_id(buf, s.packet_id)?;
                 if s.filters.is_empty() {
@@ -333,9 +361,7 @@ fn publish(p: &Publish, v5: bool, buf: &mut BytesMut) -> Result<(), EncodeError>
         | u8::from(p.retain);
     // The fixed header and the topic length in as few writes as possible.
     if remaining < 0x80 {
-        buf.put_u32(
-            u32::from(byte1) << 24 | (remaining as u32) << 16 | u32::from(topic_len),
-        );
+        buf.put_u32(u32::from(byte1) << 24 | (remaining as u32) << 16 | u32::from(topic_len));
     } else if remaining < 0x4000 {
         buf.put_u8(byte1);
         buf.put_u32(

@@ -73,9 +73,8 @@ fn valid_plain_filter(filter: &[u8]) -> bool {
     }
     let last = filter.len() - 1;
     for (i, &b) in filter.iter().enumerate() {
-        let whole_level = || {
-            (i == 0 || filter[i - 1] == b'/') && (i == last || filter[i + 1] == b'/')
-        };
+        let whole_level =
+            || (i == 0 || filter[i - 1] == b'/') && (i == last || filter[i + 1] == b'/');
         match b {
             b'#' if i != last || !whole_level() => return false,
             b'+' if !whole_level() => return false,
