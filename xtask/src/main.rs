@@ -20,7 +20,7 @@ fn main() -> Result<()> {
             test(&args[1..])
         }
         Some("deps") => deps(),
-        Some("bench") => bench::bench(&bench::default_root(), &args[1..]),
+        Some("bench") => bench::bench(&root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|deps|icount> [args]");
