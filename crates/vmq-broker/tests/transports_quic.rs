@@ -1,0 +1,1 @@
+//! MQTT over QUIC (placeholder while the transport is written).
