@@ -89,11 +89,7 @@ where
         Ok(response)
     };
     let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await?;
-    Ok(WsIo {
-        ws,
-        read: Bytes::new(),
-        eof: false,
-    })
+    Ok(WsIo::new(ws))
 }
 
 /// A WebSocket connection as a byte stream: reads concatenate binary messages, each write
@@ -103,6 +99,22 @@ pub struct WsIo<S> {
     ws: WebSocketStream<S>,
     read: Bytes,
     eof: bool,
+}
+
+impl<S> WsIo<S> {
+    /// Wraps an established WebSocket (either side) as a byte stream.
+    pub fn new(ws: WebSocketStream<S>) -> Self {
+        WsIo {
+            ws,
+            read: Bytes::new(),
+            eof: false,
+        }
+    }
+
+    /// The WebSocket underneath (to send control or text frames in tests).
+    pub fn get_mut(&mut self) -> &mut WebSocketStream<S> {
+        &mut self.ws
+    }
 }
 
 fn io_error(e: tokio_tungstenite::tungstenite::Error) -> io::Error {

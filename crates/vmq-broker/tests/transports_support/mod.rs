@@ -250,6 +250,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Mqtt<S> {
         }
     }
 
+    /// A client on a stream where CONNECT is sent by hand.
+    pub fn raw(stream: S) -> Mqtt<S> {
+        Mqtt {
+            stream,
+            rbuf: BytesMut::new(),
+            version: ProtocolVersion::V3_1_1,
+            next_id: 0,
+        }
+    }
+
     /// Like [`Mqtt::connect`], but `None` when the connection ends before a CONNACK.
     pub async fn try_connect(
         stream: S,
