@@ -201,7 +201,7 @@ pub async fn run_connection_with<S>(
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
     }
-    let _tracked = Tracked(tracker, conn_id);
+    let tracked = Tracked(tracker, conn_id);
     let limits = DecodeLimits::new(conn.listener.max_packet_size);
     // Transports that buffer (TLS records, WebSocket frames) need a flush after writes.
     let mut unflushed = false;
@@ -279,6 +279,8 @@ pub async fn run_connection_with<S>(
         }
     }
 
+    // Closed as far as the listener's counts and `--kill_sessions` are concerned.
+    drop(tracked);
     // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
     // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
     // for a moment, so the peer sees our DISCONNECT rather than a connection reset.

@@ -509,7 +509,12 @@ async fn kill(tracker: &ConnTracker) {
             waits.push(rx);
         }
     }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     for rx in waits {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), rx).await;
+        let _ = tokio::time::timeout_at(deadline, rx).await;
+    }
+    // The tasks leave the table right after they acknowledge.
+    while !tracker.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
