@@ -172,7 +172,11 @@ fn console(arg: &ConfigArg) -> Result<()> {
         .context("starting the runtime")?;
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
-        let broker = vmq_broker::Broker::builder(config).start().await?;
+        let data_dir = config.data_dir.clone();
+        let broker = vmq_broker::Broker::builder(config)
+            .storage(vmq_broker::Storage::Disk(data_dir))
+            .start()
+            .await?;
         tracing::info!(node = %nodename, addrs = ?broker.local_addrs(), "vernemq started");
         wait_for_signal().await;
         tracing::info!("stopping: no new connections, disconnecting clients");

@@ -6,6 +6,7 @@
 
 use std::{
     collections::HashMap,
+    collections::VecDeque,
     net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
@@ -29,6 +30,7 @@ use crate::{
     broker::{BrokerCore, MatchBuffer, SessionPersistence},
     hooks::{PublishRequest, RegisterRequest, SubscribeRequest},
     metrics::Counter,
+    persistence::Durable,
     subscriber::{
         ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
     },
@@ -144,7 +146,27 @@ struct Connection {
     matches: MatchBuffer,
     deliveries: Vec<QueuedDelivery>,
     disconnect_acks: Vec<oneshot::Sender<()>>,
+    /// Acknowledgements of incoming QoS 1/2 messages, in arrival order; those with `durable`
+    /// wait for the store's flush.
+    pending_acks: VecDeque<PendingAck>,
     closed: bool,
+}
+
+struct PendingAck {
+    packet_id: u16,
+    qos: QoS,
+    code: ReasonCode,
+    durable: Option<Durable>,
+}
+
+/// Resolves when the oldest pending acknowledgement's flush completes (never, if it has none).
+async fn front_durable(pending: &mut VecDeque<PendingAck>) -> Result<(), Arc<str>> {
+    match pending.front_mut().and_then(|p| p.durable.as_mut()) {
+        Some(rx) => rx
+            .await
+            .unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs one connection to its end.
@@ -196,6 +218,7 @@ pub async fn run_connection_with<S>(
         matches: MatchBuffer::new(),
         deliveries: Vec::new(),
         disconnect_acks: Vec::new(),
+        pending_acks: VecDeque::new(),
         closed: false,
     };
     if let Some(t) = &tracker {
@@ -269,6 +292,21 @@ pub async fn run_connection_with<S>(
                 }
             },
             () = wake.notified(), if conn.subscriber.is_some() => {}
+            flushed = front_durable(&mut conn.pending_acks), if !conn.pending_acks.is_empty() => {
+                match flushed {
+                    Ok(()) => {
+                        if let Some(front) = conn.pending_acks.front_mut() {
+                            front.durable = None;
+                        }
+                        conn.release_acks();
+                    }
+                    Err(e) => {
+                        warn!(peer = %conn.peer, error = %e, "message not persisted; disconnecting without acknowledging");
+                        conn.pending_acks.clear();
+                        conn.session.disconnect(ReasonCode::ImplementationSpecificError);
+                    }
+                }
+            },
             () = &mut sleep, if deadline.is_some() => {
                 let before = conn.session.state();
                 conn.session.handle_timeout(Instant::now());
@@ -386,10 +424,17 @@ impl Connection {
                 Action::Publish(publish) => self.on_publish(publish),
                 Action::Subscribe(subscribe) => self.on_subscribe(subscribe),
                 Action::Unsubscribe(unsubscribe) => self.on_unsubscribe(unsubscribe),
-                Action::Acknowledged(_) => {}
-                Action::Dropped(_, reason) => {
+                Action::Acknowledged(delivery) => {
+                    if let Some(sub) = &self.subscriber {
+                        self.core.message_done(sub, delivery.msg.id);
+                    }
+                }
+                Action::Dropped(delivery, reason) => {
                     debug!(peer = %self.peer, ?reason, "delivery dropped by the session");
                     self.core.metrics.incr(Counter::QueueMessageDrop);
+                    if let Some(sub) = &self.subscriber {
+                        self.core.message_done(sub, delivery.msg.id);
+                    }
                 }
                 Action::Closed {
                     reason,
@@ -429,12 +474,14 @@ impl Connection {
                 clean_start: req.clean_start,
                 persistent: req.session_expiry_interval > 0,
                 session_expiry_interval: req.session_expiry_interval,
+                protocol: 5,
             }
         } else {
             SessionPersistence {
                 clean_start: req.clean_start,
                 persistent: !req.clean_start,
                 session_expiry_interval: u32::MAX,
+                protocol: req.protocol.level(),
             }
         };
         if let Some(will) = &req.will {
@@ -486,6 +533,7 @@ impl Connection {
         };
         let now = Instant::now();
         let (qos, packet_id) = (publish.qos, publish.packet_id);
+        let mut durable = None;
         // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
         // accepted and acknowledged, but not routed.
         let code = if publish.topic.starts_with('$') {
@@ -506,13 +554,16 @@ impl Connection {
             code
         } else {
             let msg = self.message_from(publish, now);
-            self.core.publish(
-                &subscriber.id.mountpoint,
-                Some(&subscriber),
-                msg,
-                now,
-                &mut self.matches,
-            );
+            durable = self
+                .core
+                .publish(
+                    &subscriber.id.mountpoint,
+                    Some(&subscriber),
+                    msg,
+                    now,
+                    &mut self.matches,
+                )
+                .durable;
             ReasonCode::Success
         };
         if qos != QoS::AtMostOnce {
@@ -522,10 +573,31 @@ impl Connection {
             } else {
                 ReasonCode::Success
             };
-            if qos == QoS::AtLeastOnce {
-                self.core.metrics.incr(Counter::MqttPubackSent);
+            // Acknowledgements leave in arrival order; one that waits for the store holds back
+            // those behind it.
+            self.pending_acks.push_back(PendingAck {
+                packet_id,
+                qos,
+                code,
+                durable,
+            });
+            self.release_acks();
+        }
+    }
+
+    /// Sends the acknowledgements at the front that no longer wait for the store.
+    fn release_acks(&mut self) {
+        while self
+            .pending_acks
+            .front()
+            .is_some_and(|p| p.durable.is_none())
+        {
+            if let Some(ack) = self.pending_acks.pop_front() {
+                if ack.qos == QoS::AtLeastOnce {
+                    self.core.metrics.incr(Counter::MqttPubackSent);
+                }
+                self.session.publish_done(ack.packet_id, ack.qos, ack.code);
             }
-            self.session.publish_done(packet_id, qos, code);
         }
     }
 
@@ -702,6 +774,10 @@ impl Connection {
                 .metrics
                 .add(Counter::QueueMessageOut, taken as u64);
             for queued in self.deliveries.drain(..) {
+                if queued.qos == QoS::AtMostOnce {
+                    // No acknowledgement will come: a stored copy (if any) is done now.
+                    self.core.message_done(&subscriber, queued.delivery.msg.id);
+                }
                 if let Err(delivery) = self.session.deliver(now, queued.delivery) {
                     // Cannot happen while `capacity` is respected; never lose it silently.
                     warn!(topic = %delivery.msg.topic, "delivery refused by a full window");

@@ -23,6 +23,7 @@ mod connection;
 mod hooks;
 mod listener;
 mod metrics;
+mod persistence;
 mod subscriber;
 mod systree;
 pub mod transport;
@@ -35,19 +36,20 @@ use vmq_codec::ReasonCode;
 use vmq_conf::{Config, ListenerKind};
 use vmq_session::SessionConfig;
 
-pub use broker::{BrokerCore, MatchBuffer, Registered, SessionPersistence};
+pub use broker::{BrokerCore, MatchBuffer, PublishOutcome, Registered, SessionPersistence};
 pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
 pub use connection::{
     run_connection, run_connection_with, ConnTracker, ConnectionInfo, ListenerContext,
 };
 pub use hooks::{HookResult, Hooks, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
 pub use listener::{ListenerInfo, ListenerStatus, Listeners, MqttListener};
-pub use transport::TransportError;
 pub use metrics::{Counter, Metrics};
+pub use persistence::{Durable, Persistence, Storage};
 pub use subscriber::{
     ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
     SubscriberRef,
 };
+pub use transport::TransportError;
 
 /// Errors of starting or running the broker.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,10 @@ pub enum BrokerError {
     /// The listener must be stopped first (listener management).
     #[error("the listener on {0} is running; stop it first")]
     ListenerRunning(SocketAddr),
+    /// The message store could not be opened or read (the message names the path). Move the
+    /// directory aside (or repair a copy with `vmq_store::Store::repair`) to start over.
+    #[error("message store: {0}")]
+    Store(String),
 }
 
 /// Builds a broker: configuration, plugins, then [`BrokerBuilder::start`].
@@ -85,9 +91,18 @@ pub enum BrokerError {
 pub struct BrokerBuilder {
     config: Config,
     hooks: Hooks,
+    storage: Storage,
 }
 
 impl BrokerBuilder {
+    /// Where state is kept: [`Storage::Memory`] (the default when embedding) or
+    /// [`Storage::Disk`] (persistent sessions, their queues and subscriptions, and retained
+    /// messages survive a restart; the `vernemq` binary uses the configured data directory).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
     /// Registers a plugin (asked after those registered before it).
     pub fn plugin(mut self, plugin: Arc<dyn Plugin>) -> Self {
         self.hooks.add(plugin);
@@ -98,7 +113,19 @@ impl BrokerBuilder {
     /// `quic` feature) and starts serving. A listener that cannot be set up (an address in
     /// use, a missing certificate file, ...) stops the start with an error naming it.
     pub async fn start(self) -> Result<Broker, BrokerError> {
-        let core = BrokerCore::new(Arc::new(self.config), self.hooks);
+        let store = match &self.storage {
+            Storage::Memory => None,
+            Storage::Disk(dir) => {
+                let options = store_options(&self.config);
+                Some(
+                    Persistence::open(dir, &options)
+                        .map_err(|e| BrokerError::Store(e.to_string()))?,
+                )
+            }
+        };
+        let core = BrokerCore::new(Arc::new(self.config), self.hooks, store);
+        core.restore()
+            .map_err(|e| BrokerError::Store(e.to_string()))?;
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
         for lc in &core.config.listeners {
@@ -126,6 +153,33 @@ impl BrokerBuilder {
             tasks.push(tokio::spawn(systree::run(core.clone())));
         }
         Ok(Broker { core, tasks, addrs })
+    }
+}
+
+/// sled's cache size from VerneMQ's `leveldb.maximum_memory` (bytes) or
+/// `leveldb.maximum_memory.percent` (of the machine's memory, from /proc/meminfo).
+fn store_options(config: &Config) -> vmq_store::StoreOptions {
+    let number = |key: &str| {
+        config
+            .get(key)
+            .and_then(|v| v.value.trim().parse::<u64>().ok())
+    };
+    let total_ram = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+        });
+    vmq_store::StoreOptions {
+        cache_capacity: vmq_store::cache_capacity_from_vernemq(
+            number("leveldb.maximum_memory"),
+            number("leveldb.maximum_memory.percent"),
+            total_ram,
+        ),
+        ..vmq_store::StoreOptions::default()
     }
 }
 
@@ -176,7 +230,11 @@ impl Broker {
         enabled_builtins(&config)
             .into_iter()
             .for_each(|p| hooks.add(p));
-        BrokerBuilder { config, hooks }
+        BrokerBuilder {
+            config,
+            hooks,
+            storage: Storage::Memory,
+        }
     }
 
     /// The addresses the MQTT listeners are bound to, in configuration order.

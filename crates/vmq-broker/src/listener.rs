@@ -82,10 +82,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// A connection slot under `max_connections`; `Err` (counted) when the listener is full.
-    pub(crate) fn try_admit(
-        &self,
-        core: &BrokerCore,
-    ) -> Result<Option<OwnedSemaphorePermit>, ()> {
+    pub(crate) fn try_admit(&self, core: &BrokerCore) -> Result<Option<OwnedSemaphorePermit>, ()> {
         match &self.limit {
             None => Ok(None),
             Some(sem) => match sem.clone().try_acquire_owned() {
@@ -254,7 +251,11 @@ pub struct Listeners {
 
 impl Listeners {
     fn find(&self, addr: SocketAddr) -> Option<Arc<Entry>> {
-        self.entries.lock().iter().find(|e| e.matches(addr)).cloned()
+        self.entries
+            .lock()
+            .iter()
+            .find(|e| e.matches(addr))
+            .cloned()
     }
 }
 
@@ -305,7 +306,9 @@ impl BrokerCore {
             context,
             transport,
             tracker: Arc::new(ConnTracker::default()),
-            limit: lc.max_connections.map(|n| Arc::new(Semaphore::new(n as usize))),
+            limit: lc
+                .max_connections
+                .map(|n| Arc::new(Semaphore::new(n as usize))),
             refused: AtomicU64::new(0),
             accepted: AtomicU64::new(0),
         });
@@ -379,7 +382,12 @@ impl BrokerCore {
 
     /// Every listener of the node, in the order they were started.
     pub fn listeners(&self) -> Vec<ListenerInfo> {
-        self.listeners.entries.lock().iter().map(|e| e.info()).collect()
+        self.listeners
+            .entries
+            .lock()
+            .iter()
+            .map(|e| e.info())
+            .collect()
     }
 
     /// The listener bound to `addr` (or configured with it).

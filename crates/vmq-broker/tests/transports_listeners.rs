@@ -43,7 +43,10 @@ async fn runtime_start_show_limits_mountpoint_and_versions() {
         .await
         .unwrap();
     assert_eq!(info.status, ListenerStatus::Running);
-    assert_eq!((info.kind, info.name.as_str()), (ListenerKind::Tcp, "tenant"));
+    assert_eq!(
+        (info.kind, info.name.as_str()),
+        (ListenerKind::Tcp, "tenant")
+    );
     assert_eq!(info.mountpoint, "tenant-a");
     assert_eq!(info.max_connections, Some(2));
     assert_eq!(info.vmq_type(), "mqtt");
@@ -57,7 +60,10 @@ async fn runtime_start_show_limits_mountpoint_and_versions() {
     assert_eq!(t1.subscribe("news").await, ReasonCode::GrantedQoS1);
     t2.publish("news", b"for tenant a").await;
     assert_eq!(t1.delivered().await.1.as_ref(), b"for tenant a");
-    assert!(outside.recv_within(Duration::from_millis(500)).await.is_none());
+    assert!(outside
+        .recv_within(Duration::from_millis(500))
+        .await
+        .is_none());
 
     // max_connections = 2: the third is refused and counted.
     let s = tcp(tenant).await;
@@ -79,7 +85,9 @@ async fn runtime_start_show_limits_mountpoint_and_versions() {
     let (stream, _) = tokio_tungstenite::client_async(
         {
             use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-            let mut req = format!("ws://{}/mqtt", ws.addr).into_client_request().unwrap();
+            let mut req = format!("ws://{}/mqtt", ws.addr)
+                .into_client_request()
+                .unwrap();
             req.headers_mut()
                 .insert("sec-websocket-protocol", "mqtt".parse().unwrap());
             req

@@ -32,7 +32,9 @@ fn v2_header(src: SocketAddr, cn: Option<&str>) -> Vec<u8> {
         tlvs.extend_from_slice(&(ssl.len() as u16).to_be_bytes());
         tlvs.extend_from_slice(&ssl);
     }
-    let SocketAddr::V4(src) = src else { panic!("v4 only") };
+    let SocketAddr::V4(src) = src else {
+        panic!("v4 only")
+    };
     let mut h = b"\r\n\r\n\x00\r\nQUIT\n".to_vec();
     h.extend_from_slice(&[0x21, 0x11]);
     h.extend_from_slice(&((12 + tlvs.len()) as u16).to_be_bytes());
@@ -76,7 +78,10 @@ async fn hand_written_headers() {
     // v2 without TLVs, v1 UNKNOWN: the CONNECT's user name; UNKNOWN keeps the socket address.
     let s = with_header(addr, &v2_header(src, None)).await;
     let (_c3, _) = Mqtt::connect(s, "v2-plain", Some("own-name")).await;
-    assert_eq!(recorder.of("v2-plain").unwrap().username.as_deref(), Some("own-name"));
+    assert_eq!(
+        recorder.of("v2-plain").unwrap().username.as_deref(),
+        Some("own-name")
+    );
     let s = with_header(addr, b"PROXY UNKNOWN\r\n").await;
     let local = s.local_addr().unwrap();
     let (_c4, _) = Mqtt::connect(s, "v1-unknown", None).await;
@@ -99,13 +104,17 @@ async fn hand_written_headers() {
 
 #[tokio::test]
 async fn cn_as_username_can_be_turned_off() {
-    let conf = format!("{PROXY_CONF}listener.tcp.default.proxy_protocol_use_cn_as_username = off\n");
+    let conf =
+        format!("{PROXY_CONF}listener.tcp.default.proxy_protocol_use_cn_as_username = off\n");
     let (broker, recorder) = start(&conf).await;
     let addr = broker.listener_addr(ListenerKind::Tcp, "default").unwrap();
     let src = "198.51.100.21:50002".parse().unwrap();
     let s = with_header(addr, &v2_header(src, Some("ignored-cn"))).await;
     let (_c, _) = Mqtt::connect(s, "keeps-name", Some("mine")).await;
-    assert_eq!(recorder.of("keeps-name").unwrap().username.as_deref(), Some("mine"));
+    assert_eq!(
+        recorder.of("keeps-name").unwrap().username.as_deref(),
+        Some("mine")
+    );
     broker.shutdown().await;
 }
 
@@ -122,9 +131,7 @@ async fn through_haproxy() {
     let haproxy = ["haproxy", "/usr/sbin/haproxy"]
         .into_iter()
         .find(|h| have(h) || std::path::Path::new(h).exists());
-    if missing("haproxy", haproxy.is_some())
-        || missing("mosquitto_pub", have("mosquitto_pub"))
-    {
+    if missing("haproxy", haproxy.is_some()) || missing("mosquitto_pub", have("mosquitto_pub")) {
         return;
     }
     let pki = Pki::new();
@@ -166,7 +173,10 @@ async fn through_haproxy() {
         .unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     while TcpStream::connect(("127.0.0.1", tls)).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "haproxy did not start");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "haproxy did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -185,7 +195,16 @@ async fn through_haproxy() {
     let (cert, key, _) = pki.client("behind-haproxy");
     let mut publisher = tokio::process::Command::new("mosquitto_pub");
     publisher
-        .args(["-h", "localhost", "-p", &tls.to_string(), "-i", "via-tls", "-t", "p/tls"])
+        .args([
+            "-h",
+            "localhost",
+            "-p",
+            &tls.to_string(),
+            "-i",
+            "via-tls",
+            "-t",
+            "p/tls",
+        ])
         .args(["-m", "through haproxy", "-q", "1", "-u", "claimed"])
         .arg("--cafile")
         .arg(&pki.cafile)

@@ -62,7 +62,10 @@ async fn publish_and_subscribe_over_quic_with_migration() {
     let (mut publisher, code) = Mqtt::connect(io, "quic-pub", None).await;
     assert_eq!(code, ReasonCode::Success);
     publisher.publish("q/1", b"over quic").await;
-    assert_eq!(sub.delivered().await, ("q/1".to_string(), "over quic".into()));
+    assert_eq!(
+        sub.delivered().await,
+        ("q/1".to_string(), "over quic".into())
+    );
     let registrations = recorder.seen.lock().len();
 
     // The subscriber's client moves to another UDP socket; the same session keeps receiving.
@@ -78,7 +81,11 @@ async fn publish_and_subscribe_over_quic_with_migration() {
         sub.delivered().await,
         ("q/2".to_string(), "after migration".into())
     );
-    assert_eq!(recorder.seen.lock().len(), registrations, "no reconnect happened");
+    assert_eq!(
+        recorder.seen.lock().len(),
+        registrations,
+        "no reconnect happened"
+    );
     assert_eq!(broker.core().listeners()[0].active_connections, 2);
     broker.shutdown().await;
 }
@@ -97,7 +104,10 @@ async fn client_certificate_cn_and_alpn() {
     let (_conn, io) = open(&ep, addr).await;
     let (_c, code) = Mqtt::connect(io, "qd", Some("claimed")).await;
     assert_eq!(code, ReasonCode::Success);
-    assert_eq!(recorder.of("qd").unwrap().username.as_deref(), Some("quic-device"));
+    assert_eq!(
+        recorder.of("qd").unwrap().username.as_deref(),
+        Some("quic-device")
+    );
 
     // Another ALPN, or no client certificate: the handshake fails.
     let ep = client_endpoint(&pki, Some((&cert, &key)), b"h3");

@@ -49,7 +49,10 @@ async fn tls_connect(
 async fn mutual_tls_cn_becomes_the_username() {
     let pki = Pki::new();
     let (broker, recorder) = start(&ssl_conf(&pki, MTLS)).await;
-    let port = broker.listener_addr(ListenerKind::Ssl, "default").unwrap().port();
+    let port = broker
+        .listener_addr(ListenerKind::Ssl, "default")
+        .unwrap()
+        .port();
     let (cert, key, _) = pki.client("device-17");
 
     let tls = tls_connect(&pki, port, Some((&cert, &key))).await.unwrap();
@@ -95,23 +98,48 @@ async fn mosquitto_clients_over_mutual_tls() {
     let ca = pki.cafile.display().to_string();
 
     let mut sub = tokio::process::Command::new("mosquitto_sub");
-    sub.args(["-h", "localhost", "-p", &port, "-i", "msub", "-t", "tls/t", "-C", "1"])
-        .args(["-q", "1", "-W", "20", "--cafile", &ca])
-        .arg("--cert")
-        .arg(&sub_cert)
-        .arg("--key")
-        .arg(&sub_key);
+    sub.args([
+        "-h",
+        "localhost",
+        "-p",
+        &port,
+        "-i",
+        "msub",
+        "-t",
+        "tls/t",
+        "-C",
+        "1",
+    ])
+    .args(["-q", "1", "-W", "20", "--cafile", &ca])
+    .arg("--cert")
+    .arg(&sub_cert)
+    .arg("--key")
+    .arg(&sub_key);
     let sub = tokio::spawn(async move { run(&mut sub, Duration::from_secs(25)).await });
     let deadline = tokio::time::Instant::now() + WAIT;
     while recorder.of("msub").is_none() || broker.core().subscriber_count() == 0 {
-        assert!(tokio::time::Instant::now() < deadline, "mosquitto_sub never connected");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "mosquitto_sub never connected"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Give the SUBSCRIBE a moment after the CONNECT.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut publisher = tokio::process::Command::new("mosquitto_pub");
     publisher
-        .args(["-h", "localhost", "-p", &port, "-i", "mpub", "-t", "tls/t", "-q", "1"])
+        .args([
+            "-h",
+            "localhost",
+            "-p",
+            &port,
+            "-i",
+            "mpub",
+            "-t",
+            "tls/t",
+            "-q",
+            "1",
+        ])
         .args(["-m", "hello over mutual TLS", "--cafile", &ca])
         .arg("--cert")
         .arg(&pub_cert)
@@ -122,12 +150,29 @@ async fn mosquitto_clients_over_mutual_tls() {
     let (ok, out, err) = sub.await.unwrap();
     assert!(ok, "mosquitto_sub: {err}");
     assert_eq!(out.trim(), "hello over mutual TLS");
-    assert_eq!(recorder.of("msub").unwrap().username.as_deref(), Some("sub-cn"));
-    assert_eq!(recorder.of("mpub").unwrap().username.as_deref(), Some("pub-cn"));
+    assert_eq!(
+        recorder.of("msub").unwrap().username.as_deref(),
+        Some("sub-cn")
+    );
+    assert_eq!(
+        recorder.of("mpub").unwrap().username.as_deref(),
+        Some("pub-cn")
+    );
 
     // No client certificate: refused.
     let mut nocert = tokio::process::Command::new("mosquitto_pub");
-    nocert.args(["-h", "localhost", "-p", &port, "-i", "nocert", "-t", "x", "-m", "x"]);
+    nocert.args([
+        "-h",
+        "localhost",
+        "-p",
+        &port,
+        "-i",
+        "nocert",
+        "-t",
+        "x",
+        "-m",
+        "x",
+    ]);
     nocert.args(["--cafile", &ca]);
     let (ok, _, _) = run(&mut nocert, WAIT).await;
     assert!(!ok, "a client without a certificate must be refused");
@@ -143,7 +188,10 @@ async fn paho_over_tls_with_client_certificate() {
     };
     let pki = Pki::new();
     let (broker, recorder) = start(&ssl_conf(&pki, MTLS)).await;
-    let port = broker.listener_addr(ListenerKind::Ssl, "default").unwrap().port();
+    let port = broker
+        .listener_addr(ListenerKind::Ssl, "default")
+        .unwrap()
+        .port();
     let (cert, key, _) = pki.client("paho-cn");
     let script = r#"
 import sys, threading
@@ -175,7 +223,10 @@ sys.exit(0 if ok else 1)
     let (ok, out, err) = run(&mut cmd, Duration::from_secs(30)).await;
     assert!(ok, "paho: {out} {err}");
     assert_eq!(out.trim(), "paho says hi");
-    assert_eq!(recorder.of("paho-tls").unwrap().username.as_deref(), Some("paho-cn"));
+    assert_eq!(
+        recorder.of("paho-tls").unwrap().username.as_deref(),
+        Some("paho-cn")
+    );
     broker.shutdown().await;
 }
 
@@ -187,9 +238,14 @@ async fn revoked_client_certificates_are_refused() {
     let crl = pki.crl(&[bad_serial]);
     let extra = format!("{MTLS}listener.ssl.crlfile = {}\n", crl.display());
     let (broker, recorder) = start(&ssl_conf(&pki, &extra)).await;
-    let port = broker.listener_addr(ListenerKind::Ssl, "default").unwrap().port();
+    let port = broker
+        .listener_addr(ListenerKind::Ssl, "default")
+        .unwrap()
+        .port();
 
-    let tls = tls_connect(&pki, port, Some((&good_cert, &good_key))).await.unwrap();
+    let tls = tls_connect(&pki, port, Some((&good_cert, &good_key)))
+        .await
+        .unwrap();
     let (_c, code) = Mqtt::connect(tls, "good-client", None).await;
     assert_eq!(code, ReasonCode::Success);
 
@@ -206,7 +262,10 @@ async fn revoked_client_certificates_are_refused() {
 async fn replaced_certificate_is_served_without_restart() {
     let pki = Pki::new();
     let (broker, _) = start(&ssl_conf(&pki, "")).await;
-    let port = broker.listener_addr(ListenerKind::Ssl, "default").unwrap().port();
+    let port = broker
+        .listener_addr(ListenerKind::Ssl, "default")
+        .unwrap()
+        .port();
     let serial_of = |s: &tokio_rustls::client::TlsStream<TcpStream>| {
         let der = s.get_ref().1.peer_certificates().unwrap()[0].clone();
         let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).unwrap();
@@ -226,7 +285,10 @@ async fn replaced_certificate_is_served_without_restart() {
         if serial_of(&s) != before {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the new certificate was never served");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the new certificate was never served"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // The connection opened before the renewal goes on.
@@ -241,8 +303,7 @@ async fn tls_configuration_mistakes_name_the_key() {
     let pki = Pki::new();
     let err = |conf: String| async move {
         let config =
-            vmq_conf::Config::from_str(&conf, "t.conf", &std::collections::HashMap::new())
-                .unwrap();
+            vmq_conf::Config::from_str(&conf, "t.conf", &std::collections::HashMap::new()).unwrap();
         vmq_broker::Broker::builder(config)
             .start()
             .await
@@ -250,10 +311,20 @@ async fn tls_configuration_mistakes_name_the_key() {
             .unwrap_err()
             .to_string()
     };
-    let e = err(ssl_conf(&pki, "listener.ssl.default.certfile = /nonexistent/c.pem\n")).await;
-    assert!(e.contains("listener.ssl.default.certfile") && e.contains("/nonexistent/c.pem"), "{e}");
+    let e = err(ssl_conf(
+        &pki,
+        "listener.ssl.default.certfile = /nonexistent/c.pem\n",
+    ))
+    .await;
+    assert!(
+        e.contains("listener.ssl.default.certfile") && e.contains("/nonexistent/c.pem"),
+        "{e}"
+    );
     let e = err(ssl_conf(&pki, "listener.ssl.tls_version = tlsv1.1\n")).await;
-    assert!(e.contains("tls_version") && e.contains("not supported"), "{e}");
+    assert!(
+        e.contains("tls_version") && e.contains("not supported"),
+        "{e}"
+    );
     let e = err(ssl_conf(&pki, "listener.ssl.ciphers = AES128-SHA\n")).await;
     assert!(e.contains("ciphers = AES128-SHA"), "{e}");
     let e = err(ssl_conf(&pki, "listener.ssl.psk_support = on\n")).await;
@@ -272,7 +343,10 @@ async fn tls_configuration_mistakes_name_the_key() {
          listener.ssl.ciphers = TLS_AES_128_GCM_SHA256\n",
     ))
     .await;
-    let port = broker.listener_addr(ListenerKind::Ssl, "default").unwrap().port();
+    let port = broker
+        .listener_addr(ListenerKind::Ssl, "default")
+        .unwrap()
+        .port();
     let s = tls_connect(&pki, port, None).await.unwrap();
     assert_eq!(
         s.get_ref().1.negotiated_cipher_suite().unwrap().suite(),

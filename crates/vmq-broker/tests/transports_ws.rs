@@ -29,17 +29,16 @@ async fn ws_client(
     addr: SocketAddr,
     path: &str,
     protocol: Option<&str>,
-) -> Result<
-    tokio_tungstenite::WebSocketStream<TcpStream>,
-    tokio_tungstenite::tungstenite::Error,
-> {
+) -> Result<tokio_tungstenite::WebSocketStream<TcpStream>, tokio_tungstenite::tungstenite::Error> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let mut req = format!("ws://{addr}{path}").into_client_request().unwrap();
     if let Some(p) = protocol {
         req.headers_mut()
             .insert("sec-websocket-protocol", HeaderValue::from_str(p).unwrap());
     }
-    tokio_tungstenite::client_async(req, tcp).await.map(|(ws, _)| ws)
+    tokio_tungstenite::client_async(req, tcp)
+        .await
+        .map(|(ws, _)| ws)
 }
 
 fn encode(packets: &[Packet]) -> Vec<u8> {
@@ -76,7 +75,9 @@ async fn packets_may_span_and_share_frames() {
 
     // CONNACK, SUBACK, PUBACK and the delivery, however the broker frames them.
     let mut c = Mqtt::raw(WsIo::new(ws));
-    assert!(matches!(c.recv().await, Some(Packet::ConnAck(a)) if a.reason_code == ReasonCode::Success));
+    assert!(
+        matches!(c.recv().await, Some(Packet::ConnAck(a)) if a.reason_code == ReasonCode::Success)
+    );
     let mut got = Vec::new();
     while got.len() < 3 {
         match c.recv().await {
@@ -84,7 +85,8 @@ async fn packets_may_span_and_share_frames() {
             Some(Packet::PubAck(_)) => got.push("puback".to_string()),
             Some(Packet::Publish(p)) => {
                 got.push(String::from_utf8(p.payload.to_vec()).unwrap());
-                c.send(Packet::PubAck(vmq_codec::PubAck::new(p.packet_id))).await;
+                c.send(Packet::PubAck(vmq_codec::PubAck::new(p.packet_id)))
+                    .await;
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -112,7 +114,11 @@ async fn path_subprotocol_and_frame_rules() {
     let ws = ws_client(addr, "/mqtt", Some("mqtt")).await.unwrap();
     let (mut c, _) = Mqtt::connect(WsIo::new(ws), "texter", None).await;
     // (The client side adapter only sends binary; reach under it for a text frame.)
-    c.stream.get_mut().send(Message::text("hello")).await.unwrap();
+    c.stream
+        .get_mut()
+        .send(Message::text("hello"))
+        .await
+        .unwrap();
     assert!(c.recv().await.is_none());
 
     // A frame over max_ws_frame_size closes the connection.
@@ -173,7 +179,11 @@ sys.exit(0 if ok else 1)
     ] {
         let port = broker.listener_addr(kind, "default").unwrap().port();
         let mut cmd = tokio::process::Command::new(python);
-        cmd.arg("-c").arg(script).arg(port.to_string()).arg(&ca).arg(cid);
+        cmd.arg("-c")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&ca)
+            .arg(cid);
         let (ok, out, err) = run(&mut cmd, Duration::from_secs(30)).await;
         assert!(ok, "paho {cid}: {out} {err}");
         assert_eq!(out.trim(), (3000 + " over ".len() + cid.len()).to_string());
@@ -208,7 +218,11 @@ async fn serve_page(page: String, bundle: Vec<u8>) -> SocketAddr {
                         Ok(n) => req.extend_from_slice(&buf[..n]),
                     }
                 }
-                let line = String::from_utf8_lossy(&req).lines().next().unwrap_or("").to_string();
+                let line = String::from_utf8_lossy(&req)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 let (status, ctype, body) = if line.starts_with("GET / ") {
                     ("200 OK", "text/html", page.into_bytes())
                 } else if line.starts_with("GET /mqtt.min.js ") {
@@ -231,7 +245,9 @@ async fn serve_page(page: String, bundle: Vec<u8>) -> SocketAddr {
 
 #[tokio::test]
 async fn mqttjs_in_headless_chromium() {
-    let chromium = ["chromium", "chromium-browser"].into_iter().find(|c| have(c));
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| have(c));
     let bundle = std::fs::read(mqttjs_bundle()).ok();
     if missing("chromium", chromium.is_some()) || missing("MQTT.js (tests/js)", bundle.is_some()) {
         return;
@@ -244,7 +260,10 @@ async fn mqttjs_in_headless_chromium() {
     let own = ws_client(ws, "/mqtt", Some("mqtt")).await.unwrap();
     let (mut watcher, code) = Mqtt::connect(WsIo::new(own), "watcher", None).await;
     assert_eq!(code, ReasonCode::Success);
-    assert_eq!(watcher.subscribe("browser/result").await, ReasonCode::GrantedQoS1);
+    assert_eq!(
+        watcher.subscribe("browser/result").await,
+        ReasonCode::GrantedQoS1
+    );
 
     let page = format!(
         r#"<!doctype html><html><head><title>mqtt.js</title>

@@ -18,13 +18,33 @@ const fn ext(key: &'static str, datatype: Datatype, default: Option<&'static str
 /// The extension keys.
 pub(crate) const EXTENSION_KEYS: &[KeyDef] = &[
     ext("listener.quic.$name", Datatype::Ip, None),
-    ext("listener.quic.max_connections", Datatype::IntegerOrInfinity, Some("-1")),
-    ext("listener.quic.$name.max_connections", Datatype::IntegerOrInfinity, Some("-1")),
+    ext(
+        "listener.quic.max_connections",
+        Datatype::IntegerOrInfinity,
+        Some("-1"),
+    ),
+    ext(
+        "listener.quic.$name.max_connections",
+        Datatype::IntegerOrInfinity,
+        Some("-1"),
+    ),
     ext("listener.quic.mountpoint", Datatype::String, None),
     ext("listener.quic.$name.mountpoint", Datatype::String, None),
-    ext("listener.quic.allowed_protocol_versions", Datatype::String, Some("3,4,5,131")),
-    ext("listener.quic.$name.allowed_protocol_versions", Datatype::String, None),
-    ext("listener.quic.$name.allow_anonymous_override", Datatype::Flag, Some("off")),
+    ext(
+        "listener.quic.allowed_protocol_versions",
+        Datatype::String,
+        Some("3,4,5,131"),
+    ),
+    ext(
+        "listener.quic.$name.allowed_protocol_versions",
+        Datatype::String,
+        None,
+    ),
+    ext(
+        "listener.quic.$name.allow_anonymous_override",
+        Datatype::Flag,
+        Some("off"),
+    ),
     ext("listener.quic.cafile", Datatype::Path, Some("")),
     ext("listener.quic.$name.cafile", Datatype::Path, None),
     ext("listener.quic.certfile", Datatype::Path, Some("")),
@@ -35,10 +55,30 @@ pub(crate) const EXTENSION_KEYS: &[KeyDef] = &[
     ext("listener.quic.$name.crlfile", Datatype::Path, None),
     ext("listener.quic.ciphers", Datatype::String, Some("")),
     ext("listener.quic.$name.ciphers", Datatype::String, None),
-    ext("listener.quic.require_certificate", Datatype::Flag, Some("off")),
-    ext("listener.quic.$name.require_certificate", Datatype::Flag, None),
-    ext("listener.quic.use_identity_as_username", Datatype::Flag, Some("off")),
-    ext("listener.quic.$name.use_identity_as_username", Datatype::Flag, None),
-    ext("listener.quic.tls_version", Datatype::String, Some("tlsv1.3")),
+    ext(
+        "listener.quic.require_certificate",
+        Datatype::Flag,
+        Some("off"),
+    ),
+    ext(
+        "listener.quic.$name.require_certificate",
+        Datatype::Flag,
+        None,
+    ),
+    ext(
+        "listener.quic.use_identity_as_username",
+        Datatype::Flag,
+        Some("off"),
+    ),
+    ext(
+        "listener.quic.$name.use_identity_as_username",
+        Datatype::Flag,
+        None,
+    ),
+    ext(
+        "listener.quic.tls_version",
+        Datatype::String,
+        Some("tlsv1.3"),
+    ),
     ext("listener.quic.$name.tls_version", Datatype::String, None),
 ];

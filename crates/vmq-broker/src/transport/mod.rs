@@ -116,9 +116,14 @@ impl Transport {
     ) -> Result<Transport, TransportError> {
         let listener = format!("{}.{}", lc.kind.as_str(), lc.name);
         let tls = match (&lc.tls, lc.kind) {
-            (Some(opts), ListenerKind::Ssl | ListenerKind::Wss | ListenerKind::Quic) => Some(
-                Arc::new(tls::TlsSource::new(listener.clone(), opts, lc.kind, &lc.options)?),
-            ),
+            (Some(opts), ListenerKind::Ssl | ListenerKind::Wss | ListenerKind::Quic) => {
+                Some(Arc::new(tls::TlsSource::new(
+                    listener.clone(),
+                    opts,
+                    lc.kind,
+                    &lc.options,
+                )?))
+            }
             _ => None,
         };
         let ws = matches!(lc.kind, ListenerKind::Ws | ListenerKind::Wss).then(|| ws::WsSettings {

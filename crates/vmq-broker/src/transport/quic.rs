@@ -29,7 +29,10 @@ use crate::{
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The quinn server configuration for the current TLS configuration of `tls`.
-pub fn server_config(tls: &TlsSource, listener: &str) -> Result<quinn::ServerConfig, TransportError> {
+pub fn server_config(
+    tls: &TlsSource,
+    listener: &str,
+) -> Result<quinn::ServerConfig, TransportError> {
     let crypto = QuicServerConfig::try_from(tls.current()).map_err(|e| TransportError::Tls {
         listener: listener.to_owned(),
         reason: format!("not usable for QUIC: {e}"),

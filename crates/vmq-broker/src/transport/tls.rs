@@ -343,14 +343,18 @@ fn provider(listener: &str, opts: &TlsOptions) -> Result<CryptoProvider, Transpo
         };
         wanted.push(suite);
     }
-    provider.cipher_suites.retain(|s: &SupportedCipherSuite| {
-        wanted.contains(&s.suite())
-    });
+    provider
+        .cipher_suites
+        .retain(|s: &SupportedCipherSuite| wanted.contains(&s.suite()));
     Ok(provider)
 }
 
 /// Builds a rustls server configuration from the listener's settings.
-fn build(listener: &str, opts: &TlsOptions, quic: bool) -> Result<Arc<ServerConfig>, TransportError> {
+fn build(
+    listener: &str,
+    opts: &TlsOptions,
+    quic: bool,
+) -> Result<Arc<ServerConfig>, TransportError> {
     if opts.keypasswd.is_some() {
         return Err(TransportError::Unsupported {
             listener: listener.to_owned(),
@@ -361,12 +365,28 @@ fn build(listener: &str, opts: &TlsOptions, quic: bool) -> Result<Arc<ServerConf
                 .into(),
         });
     }
-    let certfile = required(listener, "certfile", &opts.certfile, "the server certificate")?;
-    let keyfile = required(listener, "keyfile", &opts.keyfile, "the server's private key")?;
+    let certfile = required(
+        listener,
+        "certfile",
+        &opts.certfile,
+        "the server certificate",
+    )?;
+    let keyfile = required(
+        listener,
+        "keyfile",
+        &opts.keyfile,
+        "the server's private key",
+    )?;
     let chain = certificates(listener, "certfile", certfile)?;
     let key_pem = read(listener, "keyfile", keyfile)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|e| content(listener, "keyfile", keyfile, format!("no usable private key: {e}")))?;
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+        content(
+            listener,
+            "keyfile",
+            keyfile,
+            format!("no usable private key: {e}"),
+        )
+    })?;
     let provider = Arc::new(provider(listener, opts)?);
     let versions = protocol_versions(listener, opts, quic)?;
     let tls_err = |e: rustls::Error| TransportError::Tls {
@@ -469,7 +489,9 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_file() {
-        let e = build("ssl.default", &opts(), false).unwrap_err().to_string();
+        let e = build("ssl.default", &opts(), false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("listener.ssl.default.certfile"), "{e}");
         assert!(e.contains("/nonexistent/cert.pem"), "{e}");
         let mut o = opts();
@@ -484,12 +506,18 @@ mod tests {
         o.tls_version = vec![TlsVersion::Tlsv1_1];
         assert!(matches!(
             protocol_versions("ssl.x", &o, false),
-            Err(TransportError::Unsupported { key: "tls_version", .. })
+            Err(TransportError::Unsupported {
+                key: "tls_version",
+                ..
+            })
         ));
         let mut o = opts();
         o.ciphers = vec!["PSK-AES256-GCM-SHA384".into()];
         let e = provider("ssl.x", &o).unwrap_err().to_string();
-        assert!(e.contains("listener.ssl.x.ciphers") && e.contains("PSK"), "{e}");
+        assert!(
+            e.contains("listener.ssl.x.ciphers") && e.contains("PSK"),
+            "{e}"
+        );
         let options = BTreeMap::from([("psk_support".to_string(), "on".to_string())]);
         let e = TlsSource::new("ssl.x".into(), &opts(), ListenerKind::Ssl, &options)
             .unwrap_err()

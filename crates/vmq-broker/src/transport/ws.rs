@@ -82,13 +82,13 @@ where
                 "offer the WebSocket subprotocol mqtt (or mqttv3.1)",
             ));
         };
-        response.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_static(protocol),
-        );
+        response
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
         Ok(response)
     };
-    let ws = tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await?;
+    let ws =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await?;
     Ok(WsIo::new(ws))
 }
 

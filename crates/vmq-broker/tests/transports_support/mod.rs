@@ -81,8 +81,7 @@ impl Pki {
     pub fn write_server_cert(&self, cn: &str) -> u64 {
         let key = KeyPair::generate().unwrap();
         let mut params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, cn);
         let serial = self.serial();
         params.serial_number = Some(SerialNumber::from(serial));
@@ -316,8 +315,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Mqtt<S> {
     pub async fn subscribe(&mut self, filter: &str) -> ReasonCode {
         self.next_id += 1;
         let id = self.next_id;
-        self.send(Packet::Subscribe(Subscribe::new(id, filter, QoS::AtLeastOnce)))
-            .await;
+        self.send(Packet::Subscribe(Subscribe::new(
+            id,
+            filter,
+            QoS::AtLeastOnce,
+        )))
+        .await;
         match self.recv().await {
             Some(Packet::SubAck(a)) if a.packet_id == id => a.reason_codes[0],
             other => panic!("expected SUBACK, got {other:?}"),
