@@ -56,6 +56,8 @@ fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
 }
 
 /// Runs the server side of the WebSocket upgrade on `stream`.
+// The callback's error type (an HTTP response) is tungstenite's, not ours to box.
+#[allow(clippy::result_large_err)]
 pub async fn accept<S>(
     stream: S,
     settings: &WsSettings,
@@ -191,6 +193,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsIo<S> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
