@@ -4,7 +4,7 @@
 //! asserts that every message the broker acknowledged (PUBACK) is delivered, in order per
 //! publisher, and none twice.
 //!
-//! `VMQ_CRASH_CYCLES` sets the number of kill cycles (default 20, as CI runs it).
+//! `CRASH_TEST_CYCLES` sets the number of kill cycles (default 20, as CI runs it).
 
 use std::{
     collections::BTreeMap,
@@ -35,13 +35,20 @@ fn free_port() -> u16 {
 }
 
 fn start_broker(conf: &Path) -> Child {
+    let log = conf.with_file_name("broker.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("broker log");
+    let log2 = log.try_clone().expect("broker log handle");
     Command::new(env!("CARGO_BIN_EXE_vernemq"))
         .arg("console")
         .arg("--config")
         .arg(conf)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log)
+        .stderr(log2)
         .kill_on_drop(true)
         .spawn()
         .expect("start vernemq")
@@ -89,7 +96,7 @@ impl Conn {
     }
 }
 
-async fn wait_listening(addr: SocketAddr) {
+async fn wait_listening(addr: SocketAddr, conf: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if TcpStream::connect(addr).await.is_ok() {
@@ -97,7 +104,12 @@ async fn wait_listening(addr: SocketAddr) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("broker did not listen on {addr}");
+    let log = std::fs::read_to_string(conf.with_file_name("broker.log")).unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(30).collect();
+    panic!(
+        "broker did not listen on {addr}; its log ends with:\n{}",
+        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+    );
 }
 
 fn payload(publisher: usize, seq: u64) -> Bytes {
@@ -144,7 +156,7 @@ async fn publish_until_dead(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_sigkill() {
-    let cycles: usize = std::env::var("VMQ_CRASH_CYCLES")
+    let cycles: usize = std::env::var("CRASH_TEST_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
@@ -156,7 +168,7 @@ async fn acknowledged_messages_survive_sigkill() {
         &conf,
         format!(
             "allow_anonymous = on\nlistener.tcp.default = 127.0.0.1:{port}\nsystree_enabled = off\n\
-             log.console = off\nmax_offline_messages = -1\nmax_online_messages = -1\nsetup.data_dir = {}\n",
+             log.console = console\nlog.console.level = warning\nmax_offline_messages = -1\nmax_online_messages = -1\nsetup.data_dir = {}\n",
             dir.path().join("data").display()
         ),
     )
@@ -164,7 +176,7 @@ async fn acknowledged_messages_survive_sigkill() {
 
     // The persistent subscriber subscribes once, then stays offline.
     let mut broker = start_broker(&conf);
-    wait_listening(addr).await;
+    wait_listening(addr, &conf).await;
     {
         let mut sub = Conn::connect(addr, "crash-sub", false)
             .await
@@ -185,7 +197,7 @@ async fn acknowledged_messages_survive_sigkill() {
     for cycle in 0..cycles {
         if cycle > 0 {
             broker = start_broker(&conf);
-            wait_listening(addr).await;
+            wait_listening(addr, &conf).await;
         }
         let kill_after = Duration::from_millis(rng.gen_range(50..400));
         let mut tasks = Vec::new();
@@ -208,7 +220,7 @@ async fn acknowledged_messages_survive_sigkill() {
 
     // Recovery: the subscriber gets everything that was acknowledged.
     let mut broker = start_broker(&conf);
-    wait_listening(addr).await;
+    wait_listening(addr, &conf).await;
     let mut sub = Conn::connect(addr, "crash-sub", false)
         .await
         .expect("subscriber reconnects");

@@ -125,8 +125,12 @@ const DELIVERY_BATCH: usize = 256;
 /// Above this many unwritten bytes no more deliveries are pulled (slow consumers keep their
 /// messages in the queue, where the queue's limits apply).
 const WRITE_HIGH_WATER: usize = 256 * 1024;
-/// Frames decoded per read before yielding to other work.
-const READ_BUFFER_RESERVE: usize = 4096;
+/// Smallest read buffer: what an idle connection keeps (memory per idle connection matters).
+const MIN_READ: usize = 512;
+/// Largest read buffer: busy connections grow to it so a burst needs few reads.
+const MAX_READ: usize = 64 * 1024;
+/// Write buffers larger than this are released once written out.
+const KEEP_WRITE_BUFFER: usize = 8 * 1024;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a closed connection keeps reading (and discarding) what the peer still sends.
@@ -231,6 +235,8 @@ pub async fn run_connection_with<S>(
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
+    // Adaptive read size: doubles while reads fill the buffer, halves while they are small.
+    let mut read_size = MIN_READ;
     let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
     tokio::pin!(sleep);
 
@@ -258,9 +264,10 @@ pub async fn run_connection_with<S>(
                 .reset(tokio::time::Instant::from_std(deadline));
         }
         let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now);
-        if rbuf.capacity() - rbuf.len() < READ_BUFFER_RESERVE / 4 {
-            rbuf.reserve(READ_BUFFER_RESERVE);
+        if rbuf.capacity() - rbuf.len() < read_size / 2 {
+            rbuf.reserve(read_size);
         }
+        let spare = rbuf.capacity() - rbuf.len();
         tokio::select! {
             biased;
             command = control_rx.recv() => match command {
@@ -276,6 +283,9 @@ pub async fn run_connection_with<S>(
                     conn.core.metrics.add(Counter::BytesSent, n as u64);
                     wbuf.advance(n);
                     unflushed = true;
+                    if wbuf.is_empty() && wbuf.capacity() > KEEP_WRITE_BUFFER {
+                        wbuf = BytesMut::new();
+                    }
                 }
                 Ok(None) => unflushed = false,
             },
@@ -288,7 +298,15 @@ pub async fn run_connection_with<S>(
                 }
                 Ok(n) => {
                     conn.core.metrics.add(Counter::BytesReceived, n as u64);
+                    if n >= spare {
+                        read_size = (read_size * 2).min(MAX_READ);
+                    } else if n < read_size / 4 {
+                        read_size = (read_size / 2).max(MIN_READ);
+                    }
                     conn.handle_input(&mut rbuf, &limits).await;
+                    if rbuf.is_empty() && rbuf.capacity() > read_size * 2 {
+                        rbuf = BytesMut::new();
+                    }
                 }
             },
             () = wake.notified(), if conn.subscriber.is_some() => {}
@@ -416,7 +434,9 @@ impl Connection {
     async fn process_actions(&mut self) {
         while let Some(action) = self.session.poll_action() {
             match action {
-                Action::Connect(req) => self.on_connect(*req).await,
+                // Boxed: registration is rare and its future is large; keeping it out of line
+                // keeps every connection task small.
+                Action::Connect(req) => Box::pin(self.on_connect(*req)).await,
                 Action::Auth { .. } => {
                     // No plugin implements enhanced authentication (on_auth_m5) yet.
                     self.session.disconnect(ReasonCode::BadAuthenticationMethod);
