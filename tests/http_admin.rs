@@ -259,8 +259,7 @@ async fn health_is_200_while_accepting_and_503_otherwise() {
             "{}listener.tcp.default = 127.0.0.1:0\nlistener.ssl.default = 127.0.0.1:0\n",
             http_conf(dir.path())
         );
-        let config =
-            vmq_conf::Config::from_str(&conf, "t.conf", &Default::default()).unwrap();
+        let config = vmq_conf::Config::from_str(&conf, "t.conf", &Default::default()).unwrap();
         let broker = vmq_broker::Broker::builder(config).start().await.unwrap();
         let r = reqwest::get(format!("http://{}/health", broker.http_addrs()[0]))
             .await
@@ -343,10 +342,23 @@ async fn api_needs_a_valid_key_and_answers_in_vernemqs_shape() {
             .await
             .unwrap();
         assert_eq!(r.status(), 200);
-        api(&b, "api-key/add?key=metrics-only-key&scope=metrics", Some(&secret)).await;
-        assert_eq!(api(&b, "node/status", Some("metrics-only-key")).await.0, 401);
+        api(
+            &b,
+            "api-key/add?key=metrics-only-key&scope=metrics",
+            Some(&secret),
+        )
+        .await;
+        assert_eq!(
+            api(&b, "node/status", Some("metrics-only-key")).await.0,
+            401
+        );
 
-        let (code, body) = api(&b, "session/disconnect?client-id=client1&--cleanup", Some(&key)).await;
+        let (code, body) = api(
+            &b,
+            "session/disconnect?client-id=client1&--cleanup",
+            Some(&key),
+        )
+        .await;
         assert_eq!((code, body.as_str()), (200, "[]"));
         b.wait_subscriptions(0).await;
         assert_eq!(b.core().subscriber_count(), 0);
@@ -408,7 +420,10 @@ async fn trace_shows_a_client_session_in_order() {
         let mut text = String::new();
         let first = response.chunk().await.unwrap().unwrap();
         text.push_str(&String::from_utf8_lossy(&first));
-        assert!(text.contains("No sessions found for client \"traced\""), "{text}");
+        assert!(
+            text.contains("No sessions found for client \"traced\""),
+            "{text}"
+        );
 
         let addr = broker.local_addrs()[0];
         let mut c = Client::connect(addr, ProtocolVersion::V3_1_1, "traced").await;
@@ -476,7 +491,10 @@ async fn systree_publishes_vernemq_topics_with_runtime_settings() {
         c.subscribe("$SYS/VerneMQ@127.0.0.1/mqtt/connect/#", QoS::AtMostOnce)
             .await;
         let p = c.recv_publish().await;
-        assert_eq!(p.topic.as_str(), "$SYS/VerneMQ@127.0.0.1/mqtt/connect/received");
+        assert_eq!(
+            p.topic.as_str(),
+            "$SYS/VerneMQ@127.0.0.1/mqtt/connect/received"
+        );
         assert_eq!(&p.payload[..], b"1");
         assert!(!p.retain, "systree_retain defaults to off");
         // Turned off at runtime through the API: nothing more arrives.
@@ -494,10 +512,14 @@ async fn systree_publishes_vernemq_topics_with_runtime_settings() {
 }
 
 fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 fn run_chromium(args: &[String]) -> std::process::Output {
@@ -581,7 +603,10 @@ async fn status_page_shows_the_workload_in_chromium() {
         .await
         .unwrap();
         let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
-        assert!(dom.contains("data-loaded=\"true\""), "page script ran:\n{dom}");
+        assert!(
+            dom.contains("data-loaded=\"true\""),
+            "page script ran:\n{dom}"
+        );
         assert_eq!(element_text(&dom, "cluster-size"), "1");
         assert_eq!(element_text(&dom, "clients-online"), "2");
         assert_eq!(element_text(&dom, "clients-offline"), "1");

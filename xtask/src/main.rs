@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's task runner. `test` installs the external test peers (Debian's
-//! mosquitto and mosquitto-clients, paho-mqtt from PyPI, MQTT.js from npm, Debian's chromium for
-//! the status page) when they are missing
-//! and runs every test of the workspace; `deps` only installs.
+//! mosquitto and mosquitto-clients, chromium and haproxy, paho-mqtt from PyPI, MQTT.js from npm)
+//! when they are missing and runs every test of the workspace; `deps` only installs; `icount`
+//! prints the codec's instructions per packet under callgrind (vmq-codec next to mqttbytes).
 
 use std::{
     path::{Path, PathBuf},
@@ -9,6 +9,8 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
+
+mod bench;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,10 +20,14 @@ fn main() -> Result<()> {
             test(&args[1..])
         }
         Some("deps") => deps(),
+        Some("bench") => bench::bench(&root(), &args[1..]),
+        Some("icount") => icount(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|deps> [cargo test args]");
+            eprintln!("usage: cargo xtask <test|deps|icount> [args]");
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
+            eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto|rumqttd]: yardstick vs peers");
+            eprintln!("  icount [case filter]  codec instructions per packet under valgrind");
             std::process::exit(2);
         }
     }
@@ -60,14 +66,16 @@ fn deps() -> Result<()> {
     if !have("mosquitto") && !Path::new("/usr/sbin/mosquitto").exists() {
         apt.push("mosquitto");
     }
+    // The transport tests: MQTT.js in headless Chromium, PROXY protocol through HAProxy.
+    if !have("chromium") && !have("chromium-browser") {
+        apt.push("chromium");
+    }
+    if !have("haproxy") && !Path::new("/usr/sbin/haproxy").exists() {
+        apt.push("haproxy");
+    }
     if !have("node") {
         apt.push("nodejs");
         apt.push("npm");
-    }
-    // The status page test renders /status in headless Chromium.
-    if !have("chromium") && !Path::new("/usr/bin/chromium").exists() {
-        apt.push("chromium");
-        apt.push("fonts-dejavu-core");
     }
     if !apt.is_empty() {
         run(Command::new("apt-get").arg("update").arg("-q"))?;
@@ -116,6 +124,19 @@ fn test(extra: &[String]) -> Result<()> {
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["test", "--workspace", "--doc"])
+            .current_dir(root()),
+    )
+}
+
+/// Instruction counts of the codec benchmark packets (`crates/vmq-codec/benches/icount.rs`).
+fn icount(extra: &[String]) -> Result<()> {
+    if !have("valgrind") {
+        bail!("icount needs valgrind (apt-get install valgrind)");
+    }
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["bench", "-p", "vmq-codec", "--bench", "icount", "--"])
+            .args(extra)
             .current_dir(root()),
     )
 }

@@ -131,7 +131,9 @@ fn console(arg: &ConfigArg) -> Result<()> {
         .context("starting the runtime")?;
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
+        let data_dir = config.data_dir.clone();
         let broker = vmq_broker::Broker::builder(config)
+            .storage(vmq_broker::Storage::Disk(data_dir))
             .log_level_setter(log_level)
             .start()
             .await?;

@@ -38,7 +38,11 @@ struct Cli {
 #[derive(Args, Debug, Default)]
 struct Raw {
     /// Options: key=value, --flag, --flag=value (see the description above).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "OPTIONS")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "OPTIONS"
+    )]
     args: Vec<String>,
 }
 
@@ -144,11 +148,13 @@ enum PluginCmd {
 enum ListenerCmd {
     /// Show the listeners: type, status, address, port, mountpoint, max_conns, active_conns.
     Show(Raw),
-    /// Start a listener (not in this version: change vernemq.conf and restart).
+    /// Start a new listener (not in this version: listeners come from vernemq.conf).
     Start(Raw),
-    /// Stop a listener (not in this version).
+    /// Stop a listener: address=<IP> port=<Port> [--kill_sessions]
     Stop(Raw),
-    /// Delete a listener (not in this version).
+    /// Restart a stopped listener: address=<IP> port=<Port>
+    Restart(Raw),
+    /// Delete a stopped listener: address=<IP> port=<Port>
     Delete(Raw),
 }
 
@@ -201,6 +207,7 @@ fn command_of(top: &Top) -> (Vec<&'static str>, &Raw) {
         Top::Listener(ListenerCmd::Start(r)) => (vec!["listener", "start"], r),
         Top::Listener(ListenerCmd::Stop(r)) => (vec!["listener", "stop"], r),
         Top::Listener(ListenerCmd::Delete(r)) => (vec!["listener", "delete"], r),
+        Top::Listener(ListenerCmd::Restart(r)) => (vec!["listener", "restart"], r),
         Top::Metrics(MetricsCmd::Show(r)) => (vec!["metrics", "show"], r),
         Top::ApiKey(ApiKeyCmd::Create(r)) => (vec!["api-key", "create"], r),
         Top::ApiKey(ApiKeyCmd::Add(r)) => (vec!["api-key", "add"], r),
@@ -246,7 +253,10 @@ fn target(cli: &Cli) -> Result<(String, Option<String>)> {
     let mut addr = config
         .listeners_of(vmq_conf::ListenerKind::Http)
         .next()
-        .map_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8888)), |l| l.addr);
+        .map_or_else(
+            || std::net::SocketAddr::from(([127, 0, 0, 1], 8888)),
+            |l| l.addr,
+        );
     if addr.ip().is_unspecified() {
         addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
@@ -264,7 +274,10 @@ impl<'de> Deserialize<'de> for Row {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a table row object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Row, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Row, A::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = map.next_entry::<String, Value>()? {
                     out.push((k, v));
@@ -306,7 +319,10 @@ fn print_human(body: &str) -> Result<()> {
         }
         Some("text") => out(&format!(
             "{}\n",
-            value.get("text").and_then(Value::as_str).unwrap_or_default()
+            value
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
         )),
         _ => out("Done\n"),
     }
@@ -347,7 +363,10 @@ async fn run(mut cli: Cli) -> Result<ExitCode> {
     let mut args = parse_args(&raw.args);
     take_globals(&mut cli, &mut args);
     if args.iter().any(|(k, _)| k == "--help" || k == "-h") {
-        bail!("put --help before the options: vmq-admin {} --help", path.join(" "));
+        bail!(
+            "put --help before the options: vmq-admin {} --help",
+            path.join(" ")
+        );
     }
     let command = Command {
         path: path.iter().map(|s| s.to_string()).collect(),

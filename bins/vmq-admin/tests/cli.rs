@@ -99,11 +99,20 @@ async fn every_subcommand_against_a_live_broker() {
         "|client_id|is_online|mountpoint|peer_host|peer_port|  user   |"
     );
     assert!(lines[0].starts_with("+---------+"));
-    assert!(lines[3].starts_with("| client1 |  true   |          |127.0.0.1|"), "{out}");
+    assert!(
+        lines[3].starts_with("| client1 |  true   |          |127.0.0.1|"),
+        "{out}"
+    );
 
     let (_, out, _) = admin(
         &node,
-        &["session", "show", "--topic", "--client_id", "--topic=some/topic"],
+        &[
+            "session",
+            "show",
+            "--topic",
+            "--client_id",
+            "--topic=some/topic",
+        ],
     )
     .await;
     assert_eq!(
@@ -113,24 +122,40 @@ async fn every_subcommand_against_a_live_broker() {
     let (_, out, _) = admin(&node, &["session", "show", "--client_id=nobody"]).await;
     assert_eq!(out, "");
     let (_, out, _) = admin(&node, &["session", "show", "--limit=1", "--format=json"]).await;
-    assert!(out.starts_with(r#"{"type":"table","table":[{"client_id":"client1""#), "{out}");
+    assert!(
+        out.starts_with(r#"{"type":"table","table":[{"client_id":"client1""#),
+        "{out}"
+    );
 
     let (_, out, _) = admin(&node, &["retain", "show"]).await;
     assert!(out.contains("|a-message|some/topic|"), "{out}");
-    let (_, out, _) = admin(&node, &["retain", "show", "--payload", "--topic=some/topic"]).await;
-    assert_eq!(out, "+---------+\n| payload |\n+---------+\n|a-message|\n+---------+\n");
+    let (_, out, _) = admin(
+        &node,
+        &["retain", "show", "--payload", "--topic=some/topic"],
+    )
+    .await;
+    assert_eq!(
+        out,
+        "+---------+\n| payload |\n+---------+\n|a-message|\n+---------+\n"
+    );
 
     let (_, out, _) = admin(&node, &["metrics", "show"]).await;
     assert!(out.contains("counter.mqtt_publish_received = 1\n"), "{out}");
     assert!(out.contains("gauge.retain_messages = 1\n"), "{out}");
     let (_, out, _) = admin(&node, &["metrics", "show", "-d", "--mqtt_version=5"]).await;
-    assert!(out.contains("# PUBLISH packets received.\ncounter.mqtt_publish_received = 0"), "{out}");
+    assert!(
+        out.contains("# PUBLISH packets received.\ncounter.mqtt_publish_received = 0"),
+        "{out}"
+    );
     assert!(!out.contains("socket_open"), "label filter: {out}");
 
     let (ok, _, _) = admin(&node, &["set", "systree_interval=5000"]).await;
     assert!(ok);
     let (_, out, _) = admin(&node, &["show", "systree_interval"]).await;
-    assert!(out.contains("|VerneMQ@127.0.0.1|      5000      |"), "{out}");
+    assert!(
+        out.contains("|VerneMQ@127.0.0.1|      5000      |"),
+        "{out}"
+    );
     let (ok, _, err) = admin(&node, &["set", "max_inflight_messages=3"]).await;
     assert!(!ok && err.contains("cannot be changed at runtime"), "{err}");
 
@@ -138,7 +163,20 @@ async fn every_subcommand_against_a_live_broker() {
     assert!(out.contains("|mqtt|running|127.0.0.1|"), "{out}");
     assert!(out.contains("|http|running|127.0.0.1|"), "{out}");
     let (ok, _, err) = admin(&node, &["listener", "stop"]).await;
-    assert!(!ok && err.contains("not in this build yet"), "{err}");
+    assert!(!ok && err.contains("missing address"), "{err}");
+    let mqtt = node.broker.local_addrs()[0];
+    let (address, port) = (
+        format!("address={}", mqtt.ip()),
+        format!("port={}", mqtt.port()),
+    );
+    let (ok, _, err) = admin(&node, &["listener", "stop", &address, &port]).await;
+    assert!(ok, "{err}");
+    let (_, out, _) = admin(&node, &["listener", "show"]).await;
+    assert!(out.contains("|mqtt|stopped|127.0.0.1|"), "{out}");
+    let (ok, _, err) = admin(&node, &["listener", "restart", &address, &port]).await;
+    assert!(ok, "{err}");
+    let (_, out, _) = admin(&node, &["listener", "show"]).await;
+    assert!(out.contains("|mqtt|running|127.0.0.1|"), "{out}");
 
     let (ok, out, _) = admin(&node, &["plugin", "show"]).await;
     assert!(ok && out.contains("Plugin"), "{out}");
@@ -148,7 +186,11 @@ async fn every_subcommand_against_a_live_broker() {
     let (_, out, _) = admin(&node, &["api-key", "show"]).await;
     assert!(out.contains(&format!("{}...", &key[..4])), "{out}");
     assert!(!out.contains(key.trim()), "keys are not shown in full");
-    let (ok, _, _) = admin(&node, &["api-key", "delete", &format!("key={}", key.trim())]).await;
+    let (ok, _, _) = admin(
+        &node,
+        &["api-key", "delete", &format!("key={}", key.trim())],
+    )
+    .await;
     assert!(ok);
 
     let (_, out, _) = admin(&node, &["node", "status"]).await;
@@ -156,12 +198,20 @@ async fn every_subcommand_against_a_live_broker() {
     let (_, out, _) = admin(&node, &["cluster", "show"]).await;
     assert!(out.contains("|VerneMQ@127.0.0.1| true  |"), "{out}");
 
-    let (ok, out, _) = admin(&node, &["session", "reauthorize", "username=u", "client-id=client1"]).await;
+    let (ok, out, _) = admin(
+        &node,
+        &["session", "reauthorize", "username=u", "client-id=client1"],
+    )
+    .await;
     assert!(ok && out.trim() == "Unchanged", "{out}");
     let (ok, out, _) = admin(&node, &["trace", "stop_all"]).await;
     assert!(ok && out.trim() == "Done", "{out}");
 
-    let (ok, out, _) = admin(&node, &["session", "disconnect", "client-id=client1", "--cleanup"]).await;
+    let (ok, out, _) = admin(
+        &node,
+        &["session", "disconnect", "client-id=client1", "--cleanup"],
+    )
+    .await;
     assert!(ok && out.trim() == "Done", "{out}");
     assert_eq!(core.subscriber_count(), 0);
 

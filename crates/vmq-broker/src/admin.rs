@@ -28,9 +28,10 @@ use crate::{
 /// `session show` and `retain show` return at most this many rows unless `--limit` says.
 pub const DEFAULT_LIMIT: usize = 100;
 
-/// One configured listener as `listener show` reports it.
+/// One HTTP listener as `listener show` reports it (MQTT listeners come from
+/// [`BrokerCore::listeners`]).
 #[derive(Debug, Clone)]
-pub struct ListenerInfo {
+pub struct HttpListenerInfo {
     /// VerneMQ's type name (`mqtt`, `mqtts`, `mqttws`, `mqttwss`, `http`, `https`, `vmq`).
     pub kind: &'static str,
     /// `<kind>.<name>` as configured.
@@ -49,7 +50,7 @@ pub struct ListenerInfo {
 #[derive(Debug)]
 pub struct Admin {
     core: Arc<BrokerCore>,
-    listeners: Mutex<Vec<ListenerInfo>>,
+    listeners: Mutex<Vec<HttpListenerInfo>>,
     accepting: AtomicBool,
 }
 
@@ -165,7 +166,7 @@ impl Admin {
     }
 
     /// Records the listeners (after binding).
-    pub fn set_listeners(&self, listeners: Vec<ListenerInfo>) {
+    pub fn set_listeners(&self, listeners: Vec<HttpListenerInfo>) {
         *self.listeners.lock() = listeners;
     }
 
@@ -183,15 +184,11 @@ impl Admin {
             ("client_id", sub.id.client_id.to_string().into()),
             ("mountpoint", sub.id.mountpoint.to_string().into()),
             ("user", opt_str(info.user.clone())),
-            (
-                "peer_host",
-                opt_str(info.peer.map(|p| p.ip().to_string())),
-            ),
+            ("peer_host", opt_str(info.peer.map(|p| p.ip().to_string()))),
             (
                 "peer_port",
-                info.peer.map_or(Value::String("undefined".into()), |p| {
-                    p.port().into()
-                }),
+                info.peer
+                    .map_or(Value::String("undefined".into()), |p| p.port().into()),
             ),
             ("is_online", online.into()),
             ("clean_session", info.clean_session.into()),
@@ -231,9 +228,10 @@ impl Admin {
         'outer: for sub in subs {
             for row in self.session_rows(&sub, want_subs) {
                 let get = |name: &str| row.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
-                let keep = q.filters.iter().all(|(k, f)| {
-                    get(k).is_some_and(|v| matches_filter(f, &text(v)))
-                });
+                let keep = q
+                    .filters
+                    .iter()
+                    .all(|(k, f)| get(k).is_some_and(|v| matches_filter(f, &text(v))));
                 if keep {
                     rows.push(
                         q.columns
@@ -338,8 +336,7 @@ impl Admin {
                 "mountpoint" => Some(mountpoint.to_string()),
                 _ => None,
             };
-            if q
-                .filters
+            if q.filters
                 .iter()
                 .all(|(k, f)| get(k).is_some_and(|v| matches_filter(f, &v)))
             {
@@ -378,9 +375,9 @@ impl Admin {
                 .iter()
                 .filter(|s| {
                     label_filters.is_empty()
-                        || label_filters.iter().any(|(k, v)| {
-                            s.labels.iter().any(|(lk, lv)| lk == k && lv == v)
-                        })
+                        || label_filters
+                            .iter()
+                            .any(|(k, v)| s.labels.iter().any(|(lk, lv)| lk == k && lv == v))
                 })
                 .collect();
             if matching.is_empty() {
@@ -451,19 +448,26 @@ impl Admin {
     }
 
     fn listener_show(&self) -> CommandOutput {
-        let m = &self.core.metrics;
-        let rows = self
-            .listeners
-            .lock()
+        let mut rows: Vec<Vec<Value>> = self
+            .core
+            .listeners()
             .iter()
             .map(|l| {
-                let active = match l.kind {
-                    "mqtt" | "mqtts" => m.gauge(crate::metrics::Gauge::ActiveMqttConnections),
-                    "mqttws" | "mqttwss" => {
-                        m.gauge(crate::metrics::Gauge::ActiveMqttwsConnections)
-                    }
-                    _ => 0,
-                };
+                vec![
+                    l.vmq_type().into(),
+                    l.status.as_str().into(),
+                    l.addr.ip().to_string().into(),
+                    l.addr.port().to_string().into(),
+                    l.mountpoint.clone().into(),
+                    l.max_connections
+                        .map_or(Value::String("infinity".into()), Value::from),
+                    (l.active_connections as u64).into(),
+                ]
+            })
+            .collect();
+        rows.extend(self.listeners.lock().iter().map(|l| {
+            let active = 0u64;
+            {
                 vec![
                     l.kind.into(),
                     l.status.clone().into(),
@@ -474,8 +478,8 @@ impl Admin {
                         .map_or(Value::String("infinity".into()), Value::from),
                     active.into(),
                 ]
-            })
-            .collect();
+            }
+        }));
         CommandOutput::Table {
             columns: [
                 "type",
@@ -611,17 +615,24 @@ impl AdminApi for Admin {
         if !self.accepting.load(Ordering::Relaxed) {
             concerns.push("Node is shutting down".to_string());
         }
-        let listeners = self.listeners.lock();
-        let mqtt_running = listeners
+        let mqtt = self.core.listeners();
+        let mqtt_running = mqtt
             .iter()
-            .any(|l| l.kind.starts_with("mqtt") && l.status == "running");
+            .any(|l| l.status == crate::ListenerStatus::Running);
         if !mqtt_running {
             concerns.push("No MQTT listener is accepting connections".to_string());
         }
-        let down: Vec<String> = listeners
+        let down: Vec<String> = mqtt
             .iter()
-            .filter(|l| l.status != "running")
-            .map(|l| l.name.clone())
+            .filter(|l| l.status != crate::ListenerStatus::Running)
+            .map(|l| format!("{}.{}", l.kind.as_str(), l.name))
+            .chain(
+                self.listeners
+                    .lock()
+                    .iter()
+                    .filter(|l| l.status != "running")
+                    .map(|l| l.name.clone()),
+            )
             .collect();
         if !down.is_empty() {
             concerns.push(format!("Listeners are not ready: {}", down.join(", ")));
@@ -638,21 +649,22 @@ impl AdminApi for Admin {
             .iter()
             .map(|s| s.state.lock().queue.len() as u64)
             .sum();
-        let mut protocols: Vec<String> = self
-            .listeners
-            .lock()
+        let mqtt = self.core.listeners();
+        let mut protocols: Vec<String> = mqtt
             .iter()
-            .filter(|l| l.status == "running")
-            .map(|l| l.kind.to_string())
+            .filter(|l| l.status == crate::ListenerStatus::Running)
+            .map(|l| l.vmq_type().to_string())
+            .chain(
+                self.listeners
+                    .lock()
+                    .iter()
+                    .filter(|l| l.status == "running")
+                    .map(|l| l.kind.to_string()),
+            )
             .collect();
         protocols.dedup();
         let mut issues = Vec::new();
-        if self
-            .listeners
-            .lock()
-            .iter()
-            .any(|l| l.kind.starts_with("mqtt") && l.addr.ip().is_unspecified())
-        {
+        if mqtt.iter().any(|l| l.addr.ip().is_unspecified()) {
             issues.push("An MQTT listener is bound to all interfaces (0.0.0.0).".to_string());
         }
         StatusSnapshot {
@@ -687,13 +699,33 @@ impl AdminApi for Admin {
                 ["set"] => self.set(command),
                 ["show"] => self.show(command),
                 ["listener", "show"] => Ok(self.listener_show()),
-                ["listener", "start" | "stop" | "delete" | "restart"] => {
-                    Err(Error::Unsupported(
-                        "starting and stopping listeners at runtime is not in this build yet; \
-                         change vernemq.conf and restart"
-                            .into(),
-                    ))
+                ["listener", "stop"] => {
+                    let addr = listener_addr(command)?;
+                    self.core
+                        .stop_listener(addr, command.has("--kill_sessions"))
+                        .await
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                    Ok(CommandOutput::Done)
                 }
+                ["listener", "restart"] => {
+                    let addr = listener_addr(command)?;
+                    self.core
+                        .restart_listener(addr)
+                        .await
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                    Ok(CommandOutput::Done)
+                }
+                ["listener", "delete"] => {
+                    let addr = listener_addr(command)?;
+                    self.core
+                        .delete_listener(addr)
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                    Ok(CommandOutput::Done)
+                }
+                ["listener", "start"] => Err(Error::Unsupported(
+                    "new listeners come from vernemq.conf; use `listener restart` for a stopped one"
+                        .into(),
+                )),
                 ["plugin", "show"] => Ok(self.plugin_show()),
                 ["plugin", "enable" | "disable"] => Err(Error::Unsupported(
                     "plugins are chosen at start (plugins.<name> = on|off in vernemq.conf)".into(),
@@ -712,6 +744,21 @@ impl AdminApi for Admin {
             }
         })
     }
+}
+
+/// The listener named by `address=<IP> port=<Port>` (VerneMQ's options).
+fn listener_addr(command: &Command) -> Result<SocketAddr, Error> {
+    let ip = command
+        .value("address")
+        .or_else(|| command.value("--address"))
+        .ok_or_else(|| Error::Usage("missing address=<IP>".into()))?;
+    let port = command
+        .value("port")
+        .or_else(|| command.value("--port"))
+        .ok_or_else(|| Error::Usage("missing port=<Port>".into()))?;
+    format!("{ip}:{port}")
+        .parse()
+        .map_err(|_| Error::Usage(format!("invalid address {ip}:{port}")))
 }
 
 #[cfg(test)]

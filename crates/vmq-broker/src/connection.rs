@@ -1,10 +1,12 @@
 //! The connection driver: one tokio task per client connection that moves bytes between the
 //! socket and the [`Session`] state machine, carries out the session's actions against the
 //! broker core, pulls deliveries from the subscriber's queue, and runs the session's timers.
-//! No protocol rule lives here; every transport (TCP now, TLS / WebSocket / QUIC later) feeds
-//! this same driver through `AsyncRead + AsyncWrite`.
+//! No protocol rule lives here; every transport (TCP, TLS, WebSocket, QUIC; see `transport`)
+//! feeds this same driver through `AsyncRead + AsyncWrite`.
 
 use std::{
+    collections::HashMap,
+    collections::VecDeque,
     net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
@@ -28,6 +30,7 @@ use crate::{
     broker::{BrokerCore, MatchBuffer, SessionPersistence},
     hooks::{PublishRequest, RegisterRequest, SubscribeRequest},
     metrics::{Counter, Gauge, MqttVersion},
+    persistence::Durable,
     subscriber::{
         unix_micros, ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, SubOptions,
         Subscriber, SubscriberId,
@@ -50,13 +53,86 @@ pub struct ListenerContext {
     pub max_packet_size: u32,
 }
 
+/// What a connection knows about itself before its first packet: who is at the other end, and
+/// what the transport already established.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// The client's address (from the PROXY protocol header when the listener expects one).
+    pub peer: SocketAddr,
+    /// A user name the transport authenticated (a TLS client certificate's CN with
+    /// `use_identity_as_username`, or the CN a proxy forwarded with
+    /// `proxy_protocol_use_cn_as_username`). As in VerneMQ, it replaces the user name of the
+    /// CONNECT packet for the auth hooks and the session.
+    pub preauth_username: Option<Utf8Str>,
+    /// The listener's table of open connections, for its counts and `--kill_sessions`.
+    pub tracker: Option<Arc<ConnTracker>>,
+}
+
+impl ConnectionInfo {
+    /// A connection from `peer` with nothing pre-established.
+    pub fn new(peer: SocketAddr) -> Self {
+        ConnectionInfo {
+            peer,
+            preauth_username: None,
+            tracker: None,
+        }
+    }
+}
+
+/// The open connections of one listener: how many, and how to reach each (to disconnect them
+/// when the listener is stopped with `--kill_sessions`).
+#[derive(Debug, Default)]
+pub struct ConnTracker {
+    conns: parking_lot::Mutex<HashMap<ConnId, ConnHandle, ahash::RandomState>>,
+}
+
+impl ConnTracker {
+    /// The number of connections open now.
+    pub fn len(&self) -> usize {
+        self.conns.lock().len()
+    }
+
+    /// True when no connection is open.
+    pub fn is_empty(&self) -> bool {
+        self.conns.lock().is_empty()
+    }
+
+    /// Handles of every open connection.
+    pub fn handles(&self) -> Vec<ConnHandle> {
+        self.conns.lock().values().cloned().collect()
+    }
+
+    fn insert(&self, id: ConnId, handle: ConnHandle) {
+        self.conns.lock().insert(id, handle);
+    }
+
+    fn remove(&self, id: ConnId) {
+        self.conns.lock().remove(&id);
+    }
+}
+
+/// Removes a connection from its listener's tracker however the task ends.
+struct Tracked(Option<Arc<ConnTracker>>, ConnId);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            t.remove(self.1);
+        }
+    }
+}
+
 /// Deliveries pulled from the queue per round, so reading and writing interleave fairly.
 const DELIVERY_BATCH: usize = 256;
 /// Above this many unwritten bytes no more deliveries are pulled (slow consumers keep their
 /// messages in the queue, where the queue's limits apply).
 const WRITE_HIGH_WATER: usize = 256 * 1024;
-/// Frames decoded per read before yielding to other work.
-const READ_BUFFER_RESERVE: usize = 4096;
+/// Smallest read buffer: what an idle connection keeps (memory per idle connection matters).
+const MIN_READ: usize = 512;
+/// Largest read buffer: busy connections grow to it so a burst needs few reads.
+const MAX_READ: usize = 64 * 1024;
+/// Write buffers larger than this are released once written out.
+const KEEP_WRITE_BUFFER: usize = 8 * 1024;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a closed connection keeps reading (and discarding) what the peer still sends.
@@ -71,11 +147,32 @@ struct Connection {
     handle: ConnHandle,
     subscriber: Option<Arc<Subscriber>>,
     username: Option<Utf8Str>,
+    preauth_username: Option<Utf8Str>,
     will_delay: Duration,
     matches: MatchBuffer,
     deliveries: Vec<QueuedDelivery>,
     disconnect_acks: Vec<oneshot::Sender<()>>,
+    /// Acknowledgements of incoming QoS 1/2 messages, in arrival order; those with `durable`
+    /// wait for the store's flush.
+    pending_acks: VecDeque<PendingAck>,
     closed: bool,
+}
+
+struct PendingAck {
+    packet_id: u16,
+    qos: QoS,
+    code: ReasonCode,
+    durable: Option<Durable>,
+}
+
+/// Resolves when the oldest pending acknowledgement's flush completes (never, if it has none).
+async fn front_durable(pending: &mut VecDeque<PendingAck>) -> Result<(), Arc<str>> {
+    match pending.front_mut().and_then(|p| p.durable.as_mut()) {
+        Some(rx) => rx
+            .await
+            .unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs one connection to its end.
@@ -87,6 +184,24 @@ pub async fn run_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    run_connection_with(core, listener, stream, ConnectionInfo::new(peer)).await;
+}
+
+/// Runs one connection to its end, with what its transport established (see
+/// [`ConnectionInfo`]). Every transport (TCP, TLS, WebSocket, QUIC) ends up here.
+pub async fn run_connection_with<S>(
+    core: Arc<BrokerCore>,
+    listener: Arc<ListenerContext>,
+    stream: S,
+    info: ConnectionInfo,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ConnectionInfo {
+        peer,
+        preauth_username,
+        tracker,
+    } = info;
     core.metrics.incr(Counter::SocketOpen);
     let gauge = if listener.name.starts_with("ws") {
         Gauge::ActiveMqttwsConnections
@@ -110,16 +225,26 @@ pub async fn run_connection<S>(
         },
         subscriber: None,
         username: None,
+        preauth_username,
         will_delay: Duration::ZERO,
         matches: MatchBuffer::new(),
         deliveries: Vec::new(),
         disconnect_acks: Vec::new(),
+        pending_acks: VecDeque::new(),
         closed: false,
     };
+    if let Some(t) = &tracker {
+        t.insert(conn_id, conn.handle.clone());
+    }
+    let tracked = Tracked(tracker, conn_id);
     let limits = DecodeLimits::new(conn.listener.max_packet_size);
+    // Transports that buffer (TLS records, WebSocket frames) need a flush after writes.
+    let mut unflushed = false;
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
+    // Adaptive read size: doubles while reads fill the buffer, halves while they are small.
+    let mut read_size = MIN_READ;
     let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
     tokio::pin!(sleep);
 
@@ -153,9 +278,10 @@ pub async fn run_connection<S>(
                 .reset(tokio::time::Instant::from_std(deadline));
         }
         let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now);
-        if rbuf.capacity() - rbuf.len() < READ_BUFFER_RESERVE / 4 {
-            rbuf.reserve(READ_BUFFER_RESERVE);
+        if rbuf.capacity() - rbuf.len() < read_size / 2 {
+            rbuf.reserve(read_size);
         }
+        let spare = rbuf.capacity() - rbuf.len();
         tokio::select! {
             biased;
             command = control_rx.recv() => match command {
@@ -165,12 +291,17 @@ pub async fn run_connection<S>(
                 }
                 None => {}
             },
-            written = writer.write(&wbuf), if !wbuf.is_empty() => match written {
-                Ok(0) | Err(_) => conn.session.handle_connection_lost(),
-                Ok(n) => {
+            written = write_or_flush(&mut writer, &wbuf), if !wbuf.is_empty() || unflushed => match written {
+                Ok(Some(0)) | Err(_) => conn.session.handle_connection_lost(),
+                Ok(Some(n)) => {
                     conn.core.metrics.add(Counter::BytesSent, n as u64);
                     wbuf.advance(n);
+                    unflushed = true;
+                    if wbuf.is_empty() && wbuf.capacity() > KEEP_WRITE_BUFFER {
+                        wbuf = BytesMut::new();
+                    }
                 }
+                Ok(None) => unflushed = false,
             },
             read = reader.read_buf(&mut rbuf), if !read_paused => match read {
                 Ok(0) => conn.session.handle_connection_lost(),
@@ -181,10 +312,33 @@ pub async fn run_connection<S>(
                 }
                 Ok(n) => {
                     conn.core.metrics.add(Counter::BytesReceived, n as u64);
+                    if n >= spare {
+                        read_size = (read_size * 2).min(MAX_READ);
+                    } else if n < read_size / 4 {
+                        read_size = (read_size / 2).max(MIN_READ);
+                    }
                     conn.handle_input(&mut rbuf, &limits).await;
+                    if rbuf.is_empty() && rbuf.capacity() > read_size * 2 {
+                        rbuf = BytesMut::new();
+                    }
                 }
             },
             () = wake.notified(), if conn.subscriber.is_some() => {}
+            flushed = front_durable(&mut conn.pending_acks), if !conn.pending_acks.is_empty() => {
+                match flushed {
+                    Ok(()) => {
+                        if let Some(front) = conn.pending_acks.front_mut() {
+                            front.durable = None;
+                        }
+                        conn.release_acks();
+                    }
+                    Err(e) => {
+                        warn!(peer = %conn.peer, error = %e, "message not persisted; disconnecting without acknowledging");
+                        conn.pending_acks.clear();
+                        conn.session.disconnect(ReasonCode::ImplementationSpecificError);
+                    }
+                }
+            },
             () = &mut sleep, if deadline.is_some() => {
                 let before = conn.session.state();
                 conn.session.handle_timeout(Instant::now());
@@ -196,6 +350,8 @@ pub async fn run_connection<S>(
         }
     }
 
+    // Closed as far as the listener's counts and `--kill_sessions` are concerned.
+    drop(tracked);
     // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
     // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
     // for a moment, so the peer sees our DISCONNECT rather than a connection reset.
@@ -217,6 +373,19 @@ pub async fn run_connection<S>(
     }
     conn.core.metrics.incr(Counter::SocketClose);
     conn.core.metrics.gauge_add(gauge, -1);
+}
+
+/// Writes what is pending, or, when nothing is, flushes what the transport buffered (TLS
+/// records, WebSocket frames): `Some(n)` bytes written, `None` flushed.
+async fn write_or_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    wbuf: &[u8],
+) -> std::io::Result<Option<usize>> {
+    if wbuf.is_empty() {
+        writer.flush().await.map(|()| None)
+    } else {
+        writer.write(wbuf).await.map(Some)
+    }
 }
 
 impl Connection {
@@ -328,7 +497,9 @@ impl Connection {
     async fn process_actions(&mut self) {
         while let Some(action) = self.session.poll_action() {
             match action {
-                Action::Connect(req) => self.on_connect(*req).await,
+                // Boxed: registration is rare and its future is large; keeping it out of line
+                // keeps every connection task small.
+                Action::Connect(req) => Box::pin(self.on_connect(*req)).await,
                 Action::Auth { .. } => {
                     // No plugin implements enhanced authentication (on_auth_m5) yet.
                     self.session.disconnect(ReasonCode::BadAuthenticationMethod);
@@ -336,10 +507,17 @@ impl Connection {
                 Action::Publish(publish) => self.on_publish(publish),
                 Action::Subscribe(subscribe) => self.on_subscribe(subscribe),
                 Action::Unsubscribe(unsubscribe) => self.on_unsubscribe(unsubscribe),
-                Action::Acknowledged(_) => {}
-                Action::Dropped(_, reason) => {
+                Action::Acknowledged(delivery) => {
+                    if let Some(sub) = &self.subscriber {
+                        self.core.message_done(sub, delivery.msg.id);
+                    }
+                }
+                Action::Dropped(delivery, reason) => {
                     debug!(peer = %self.peer, ?reason, "delivery dropped by the session");
                     self.core.metrics.incr(Counter::QueueMessageDrop);
+                    if let Some(sub) = &self.subscriber {
+                        self.core.message_done(sub, delivery.msg.id);
+                    }
                 }
                 Action::Closed {
                     reason,
@@ -364,7 +542,7 @@ impl Connection {
             let request = RegisterRequest {
                 peer: self.peer,
                 subscriber_id: &id,
-                username: req.username.as_ref(),
+                username: self.preauth_username.as_ref().or(req.username.as_ref()),
                 password: req.password.as_ref(),
                 clean_start: req.clean_start,
             };
@@ -378,7 +556,11 @@ impl Connection {
                         id.mountpoint,
                         id.client_id,
                         req.username.as_ref().map_or("undefined", |u| u.as_str()),
-                        if req.password.is_some() { "******" } else { "undefined" },
+                        if req.password.is_some() {
+                            "******"
+                        } else {
+                            "undefined"
+                        },
                         req.clean_start
                     )
                 },
@@ -395,12 +577,14 @@ impl Connection {
                 clean_start: req.clean_start,
                 persistent: req.session_expiry_interval > 0,
                 session_expiry_interval: req.session_expiry_interval,
+                protocol: 5,
             }
         } else {
             SessionPersistence {
                 clean_start: req.clean_start,
                 persistent: !req.clean_start,
                 session_expiry_interval: u32::MAX,
+                protocol: req.protocol.level(),
             }
         };
         if let Some(will) = &req.will {
@@ -409,7 +593,10 @@ impl Connection {
             let cap = self.listener.session.max_last_will_delay;
             self.will_delay = requested.min(cap);
         }
-        self.username = req.username.clone();
+        self.username = self
+            .preauth_username
+            .clone()
+            .or_else(|| req.username.clone());
         let registered = self
             .core
             .register(id.clone(), self.conn_id, self.handle.clone(), persistence)
@@ -449,6 +636,7 @@ impl Connection {
         };
         let now = Instant::now();
         let (qos, packet_id) = (publish.qos, publish.packet_id);
+        let mut durable = None;
         // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
         // accepted and acknowledged, but not routed.
         let code = if publish.topic.starts_with('$') {
@@ -470,13 +658,16 @@ impl Connection {
             code
         } else {
             let msg = self.message_from(publish, now);
-            self.core.publish(
-                &subscriber.id.mountpoint,
-                Some(&subscriber),
-                msg,
-                now,
-                &mut self.matches,
-            );
+            durable = self
+                .core
+                .publish(
+                    &subscriber.id.mountpoint,
+                    Some(&subscriber),
+                    msg,
+                    now,
+                    &mut self.matches,
+                )
+                .durable;
             ReasonCode::Success
         };
         if qos != QoS::AtMostOnce {
@@ -486,7 +677,29 @@ impl Connection {
             } else {
                 ReasonCode::Success
             };
-            self.session.publish_done(packet_id, qos, code);
+            // Acknowledgements leave in arrival order; one that waits for the store holds back
+            // those behind it.
+            self.pending_acks.push_back(PendingAck {
+                packet_id,
+                qos,
+                code,
+                durable,
+            });
+            self.release_acks();
+        }
+    }
+
+    /// Sends the acknowledgements at the front that no longer wait for the store.
+    fn release_acks(&mut self) {
+        while self
+            .pending_acks
+            .front()
+            .is_some_and(|p| p.durable.is_none())
+        {
+            if let Some(ack) = self.pending_acks.pop_front() {
+                // PUBACK / PUBREC are counted from the bytes sent (`Metrics::count_sent`).
+                self.session.publish_done(ack.packet_id, ack.qos, ack.code);
+            }
         }
     }
 
@@ -603,7 +816,9 @@ impl Connection {
                     Ok(Some(lowered)) => qos = qos.min(lowered),
                     Ok(None) => {}
                     Err(code) => {
-                        self.core.metrics.incr_v(Counter::MqttSubscribeAuthError, mv);
+                        self.core
+                            .metrics
+                            .incr_v(Counter::MqttSubscribeAuthError, mv);
                         codes.push(if v5 {
                             code
                         } else {
@@ -690,6 +905,10 @@ impl Connection {
                 .metrics
                 .add(Counter::QueueMessageOut, taken as u64);
             for queued in self.deliveries.drain(..) {
+                if queued.qos == QoS::AtMostOnce {
+                    // No acknowledgement will come: a stored copy (if any) is done now.
+                    self.core.message_done(&subscriber, queued.delivery.msg.id);
+                }
                 if let Err(delivery) = self.session.deliver(now, queued.delivery) {
                     // Cannot happen while `capacity` is respected; never lose it silently.
                     warn!(topic = %delivery.msg.topic, "delivery refused by a full window");

@@ -106,7 +106,10 @@ mod tests {
 
     #[test]
     fn keys_follow_vernemq() {
-        assert_eq!(key("", "", "mqtt_publish_received"), "mqtt.publish.received");
+        assert_eq!(
+            key("", "", "mqtt_publish_received"),
+            "mqtt.publish.received"
+        );
         assert_eq!(key("K", "vernemq", "socket_open"), "K.vernemq.socket.open");
     }
 }

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use vmq_conf::{ListenerConfig, ListenerKind};
 use vmq_http::{ApiKeyStore, HttpModule, HttpOptions};
 
-use crate::{admin::ListenerInfo, broker::BrokerCore, Admin, BrokerError};
+use crate::{admin::HttpListenerInfo, broker::BrokerCore, Admin, BrokerError};
 
 /// VerneMQ's type name of a listener kind (as `listener show` prints it).
 pub fn kind_name(kind: ListenerKind) -> &'static str {
@@ -29,8 +29,8 @@ pub fn kind_name(kind: ListenerKind) -> &'static str {
 }
 
 /// The `listener show` row of a listener.
-pub fn listener_info(lc: &ListenerConfig, addr: SocketAddr, status: &str) -> ListenerInfo {
-    ListenerInfo {
+pub fn listener_info(lc: &ListenerConfig, addr: SocketAddr, status: &str) -> HttpListenerInfo {
+    HttpListenerInfo {
         kind: kind_name(lc.kind),
         name: format!("{}.{}", lc.kind.as_str(), lc.name),
         addr,
@@ -91,7 +91,7 @@ fn options(core: &BrokerCore, lc: &ListenerConfig) -> HttpOptions {
 }
 
 /// The HTTP tasks, bound addresses and `listener show` rows.
-pub type Started = (Vec<JoinHandle<()>>, Vec<SocketAddr>, Vec<ListenerInfo>);
+pub type Started = (Vec<JoinHandle<()>>, Vec<SocketAddr>, Vec<HttpListenerInfo>);
 
 /// Binds and serves every HTTP listener.
 pub async fn start(core: &Arc<BrokerCore>, admin: &Arc<Admin>) -> Result<Started, BrokerError> {
@@ -122,13 +122,14 @@ pub async fn start(core: &Arc<BrokerCore>, admin: &Arc<Admin>) -> Result<Started
             infos.push(listener_info(lc, lc.addr, "not started"));
             continue;
         }
-        let socket = crate::bind(lc.addr)
-            .await
-            .map_err(|source| BrokerError::Bind {
-                name: name.clone(),
-                addr: lc.addr,
-                source,
-            })?;
+        let socket =
+            crate::listener::bind_tcp(lc.addr)
+                .await
+                .map_err(|source| BrokerError::Bind {
+                    name: name.clone(),
+                    addr: lc.addr,
+                    source,
+                })?;
         let addr = socket.local_addr().unwrap_or(lc.addr);
         let api: Arc<dyn vmq_http::AdminApi> = admin.clone();
         let router = vmq_http::router(api, keys.clone(), options(core, lc));

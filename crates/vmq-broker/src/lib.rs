@@ -28,10 +28,12 @@ mod listener;
 pub mod logging;
 mod metrics;
 mod metrics_export;
+mod persistence;
 mod runtime;
 mod subscriber;
 mod systree;
 mod trace;
+pub mod transport;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -41,21 +43,25 @@ use vmq_codec::ReasonCode;
 use vmq_conf::{Config, ListenerKind};
 use vmq_session::SessionConfig;
 
-pub use broker::{BrokerCore, MatchBuffer, Registered, SessionPersistence};
+pub use admin::{Admin, HttpListenerInfo};
+pub use broker::{BrokerCore, MatchBuffer, PublishOutcome, Registered, SessionPersistence};
 pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
-pub use connection::{run_connection, ListenerContext};
+pub use connection::{
+    run_connection, run_connection_with, ConnTracker, ConnectionInfo, ListenerContext,
+};
 pub use hooks::{HookResult, Hooks, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
-pub use listener::MqttListener;
-pub use admin::{Admin, ListenerInfo};
+pub use listener::{ListenerInfo, ListenerStatus, Listeners, MqttListener};
 pub use metrics::{Counter, Gauge, Histogram, Metrics, MqttVersion};
 pub use metrics_export::{families as metric_families, totals as metric_totals};
+pub use persistence::{Durable, Persistence, Storage};
 pub use runtime::{LogLevelSetter, RuntimeSettings, RUNTIME_KEYS};
 pub use subscriber::{
-    ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, SubOptions, Subscriber,
-    SubscriberId, SubscriberRef,
+    ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, SubOptions, Subscriber, SubscriberId,
+    SubscriberRef,
 };
 pub use systree::topic as systree_topic;
 pub use trace::{TraceOptions, Tracer};
+pub use transport::TransportError;
 
 /// Errors of starting or running the broker.
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +83,29 @@ pub enum BrokerError {
     /// The HTTP listener could not be set up (API key store under `data_dir`).
     #[error("http listener: {0}")]
     Http(#[from] vmq_http::Error),
+    /// A listener's transport (TLS files and settings, ...) could not be set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// No listener has this address (listener management).
+    #[error("no listener on {0}")]
+    NoSuchListener(SocketAddr),
+    /// A running listener already has this address (listener management).
+    #[error("a listener is already running on {0}")]
+    ListenerExists(SocketAddr),
+    /// The listener must be stopped first (listener management).
+    #[error("the listener on {0} is running; stop it first")]
+    ListenerRunning(SocketAddr),
+    /// The message store could not be opened or read (the message names the path). Move the
+    /// directory aside (or repair a copy with `vmq_store::Store::repair`) to start over.
+    #[error("message store: {0}")]
+    Store(String),
 }
 
 /// Builds a broker: configuration, plugins, then [`BrokerBuilder::start`].
 pub struct BrokerBuilder {
     config: Config,
     hooks: Hooks,
+    storage: Storage,
     log_level: Option<LogLevelSetter>,
 }
 
@@ -98,6 +121,7 @@ impl std::fmt::Debug for BrokerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BrokerBuilder")
             .field("hooks", &self.hooks)
+            .field("storage", &self.storage)
             .field("log_level", &LogLevelSetterDebug(&self.log_level))
             .finish_non_exhaustive()
     }
@@ -111,62 +135,67 @@ impl BrokerBuilder {
         self
     }
 
+    /// Where state is kept: [`Storage::Memory`] (the default when embedding) or
+    /// [`Storage::Disk`] (persistent sessions, their queues and subscriptions, and retained
+    /// messages survive a restart; the `vernemq` binary uses the configured data directory).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
     /// Registers a plugin (asked after those registered before it).
     pub fn plugin(mut self, plugin: Arc<dyn Plugin>) -> Self {
         self.hooks.add(plugin);
         self
     }
 
-    /// Binds every configured MQTT listener and starts serving.
+    /// Binds every configured MQTT listener (`tcp`, `ssl`, `ws`, `wss`, and `quic` with the
+    /// `quic` feature) and starts serving. A listener that cannot be set up (an address in
+    /// use, a missing certificate file, ...) stops the start with an error naming it.
     pub async fn start(self) -> Result<Broker, BrokerError> {
-        let core = BrokerCore::new(Arc::new(self.config), self.hooks);
+        let store = match &self.storage {
+            Storage::Memory => None,
+            Storage::Disk(dir) => {
+                let options = store_options(&self.config);
+                Some(
+                    Persistence::open(dir, &options)
+                        .map_err(|e| BrokerError::Store(e.to_string()))?,
+                )
+            }
+        };
+        let core = BrokerCore::new(Arc::new(self.config), self.hooks, store);
+        core.restore()
+            .map_err(|e| BrokerError::Store(e.to_string()))?;
         if let Some(setter) = self.log_level {
             core.settings.set_log_level_setter(setter);
         }
         let admin = Arc::new(Admin::new(core.clone()));
-        let mut infos = Vec::new();
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
         for lc in &core.config.listeners {
-            match lc.kind {
-                ListenerKind::Tcp => {}
-                ListenerKind::Http | ListenerKind::Https => continue,
-                ListenerKind::Vmq | ListenerKind::Vmqs => {
-                    // Cluster listeners belong to the clustering work; a single node ignores them.
-                    info!(listener = %lc.name, "cluster listener ignored on a single node");
-                    continue;
-                }
-                other => {
-                    warn!(
-                        listener = %format!("{}.{}", other.as_str(), lc.name),
-                        "listener kind not served by this build yet; skipped"
-                    );
-                    infos.push(http::listener_info(lc, lc.addr, "not started"));
-                    continue;
+            if !lc.kind.is_mqtt() {
+                // Cluster listeners belong to the clustering work, HTTP ones to vmq-http.
+                info!(
+                    listener = %format!("{}.{}", lc.kind.as_str(), lc.name),
+                    "not an MQTT listener; not served by the broker"
+                );
+                continue;
+            }
+            if lc.local_path.is_some() {
+                warn!(listener = %lc.name, "unix domain socket listeners are not served yet; skipped");
+                continue;
+            }
+            match core.start_listener(lc.clone()).await {
+                Ok(info) => addrs.push(info.addr),
+                Err(e) => {
+                    core.stop_all_listeners();
+                    return Err(e);
                 }
             }
-            let name = format!("{}.{}", lc.kind.as_str(), lc.name);
-            let socket = bind(lc.addr).await.map_err(|source| BrokerError::Bind {
-                name: name.clone(),
-                addr: lc.addr,
-                source,
-            })?;
-            let context = Arc::new(listener_context(&core.config, lc, name));
-            let listener = MqttListener {
-                context,
-                socket,
-                max_connections: lc.max_connections,
-            };
-            if let Ok(addr) = listener.local_addr() {
-                addrs.push(addr);
-                infos.push(http::listener_info(lc, addr, "running"));
-            }
-            tasks.push(tokio::spawn(listener.run(core.clone())));
         }
         // The HTTP listeners come last, so that /health is green only once MQTT is served.
         let (http_tasks, http_addrs, http_infos) = http::start(&core, &admin).await?;
-        infos.extend(http_infos);
-        admin.set_listeners(infos);
+        admin.set_listeners(http_infos);
         tasks.push(tokio::spawn(systree::run(core.clone())));
         tasks.push(tokio::spawn(graphite::run(core.clone())));
         Ok(Broker {
@@ -180,15 +209,31 @@ impl BrokerBuilder {
     }
 }
 
-async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
+/// sled's cache size from VerneMQ's `leveldb.maximum_memory` (bytes) or
+/// `leveldb.maximum_memory.percent` (of the machine's memory, from /proc/meminfo).
+fn store_options(config: &Config) -> vmq_store::StoreOptions {
+    let number = |key: &str| {
+        config
+            .get(key)
+            .and_then(|v| v.value.trim().parse::<u64>().ok())
     };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
+    let total_ram = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+        });
+    vmq_store::StoreOptions {
+        cache_capacity: vmq_store::cache_capacity_from_vernemq(
+            number("leveldb.maximum_memory"),
+            number("leveldb.maximum_memory.percent"),
+            total_ram,
+        ),
+        ..vmq_store::StoreOptions::default()
+    }
 }
 
 /// The session settings and limits of one listener, from the global keys and its overrides.
@@ -244,6 +289,7 @@ impl Broker {
         BrokerBuilder {
             config,
             hooks,
+            storage: Storage::Memory,
             log_level: None,
         }
     }
@@ -263,6 +309,15 @@ impl Broker {
         &self.admin
     }
 
+    /// The address of the listener `listener.<kind>.<name>`, if it is running or stopped.
+    pub fn listener_addr(&self, kind: ListenerKind, name: &str) -> Option<SocketAddr> {
+        self.core
+            .listeners()
+            .into_iter()
+            .find(|l| l.kind == kind && l.name == name)
+            .map(|l| l.addr)
+    }
+
     /// The shared broker state (metrics, registry, router), for embedding and tests.
     pub fn core(&self) -> &Arc<BrokerCore> {
         &self.core
@@ -275,6 +330,7 @@ impl Broker {
         for task in &self.tasks {
             task.abort();
         }
+        self.core.stop_all_listeners();
         self.core
             .disconnect_all(ReasonCode::ServerShuttingDown)
             .await;

@@ -87,9 +87,7 @@ pub fn init(config: &LogConfig, foreground: bool) -> io::Result<LogLevelSetter> 
     if to_file {
         let file = open_append(&config.file)?;
         layers.push(Box::new(
-            fmt::layer()
-                .with_ansi(false)
-                .with_writer(Mutex::new(file)),
+            fmt::layer().with_ansi(false).with_writer(Mutex::new(file)),
         ));
     }
     if to_console {

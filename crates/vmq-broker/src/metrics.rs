@@ -390,10 +390,9 @@ impl Metrics {
             Packet::PingReq => (Counter::MqttPingreqReceived, None),
             Packet::Disconnect(d) => (Counter::MqttDisconnectReceived, Some(d.reason_code)),
             Packet::Auth(a) => (Counter::MqttAuthReceived, Some(a.reason_code)),
-            Packet::ConnAck(_)
-            | Packet::SubAck(_)
-            | Packet::UnsubAck(_)
-            | Packet::PingResp => return,
+            Packet::ConnAck(_) | Packet::SubAck(_) | Packet::UnsubAck(_) | Packet::PingResp => {
+                return
+            }
         };
         match code {
             Some(code) if v5 => self.incr_reason(counter, v, code as u8),
@@ -605,8 +604,14 @@ mod tests {
             &[0x20, 2, 0, 0, 0x30, 5, 0, 1, b'a', b'x', b'y', 0xD0, 0],
             ProtocolVersion::V3_1_1,
         );
-        assert_eq!(m.get_reason(Counter::MqttConnackSent, MqttVersion::V4, 0), 1);
-        assert_eq!(m.get_v(Counter::MqttConnackAcceptedSent, MqttVersion::V4), 1);
+        assert_eq!(
+            m.get_reason(Counter::MqttConnackSent, MqttVersion::V4, 0),
+            1
+        );
+        assert_eq!(
+            m.get_v(Counter::MqttConnackAcceptedSent, MqttVersion::V4),
+            1
+        );
         assert_eq!(m.get_v(Counter::MqttPublishSent, MqttVersion::V4), 1);
         assert_eq!(m.get(Counter::MqttPingrespSent), 1);
         // MQTT 5: PUBACK without reason (success), PUBACK not authorized, DISCONNECT 0x8E.
@@ -615,9 +620,15 @@ mod tests {
             ProtocolVersion::V5,
         );
         assert_eq!(m.get_reason(Counter::MqttPubackSent, MqttVersion::V5, 0), 1);
-        assert_eq!(m.get_reason(Counter::MqttPubackSent, MqttVersion::V5, 0x87), 1);
+        assert_eq!(
+            m.get_reason(Counter::MqttPubackSent, MqttVersion::V5, 0x87),
+            1
+        );
         assert_eq!(m.get(Counter::MqttPubackSent), 2);
-        assert_eq!(m.get_reason(Counter::MqttDisconnectSent, MqttVersion::V5, 0x8E), 1);
+        assert_eq!(
+            m.get_reason(Counter::MqttDisconnectSent, MqttVersion::V5, 0x8E),
+            1
+        );
         assert_eq!(
             reason_label(Counter::MqttDisconnectSent, MqttVersion::V5, 0x8E),
             "session_taken_over"

@@ -28,14 +28,30 @@ enum Versions {
 fn versions(c: Counter) -> Versions {
     use Counter::*;
     match c {
-        BytesReceived | BytesSent | ClientExpired | QueueMessageDrop | QueueMessageExpired
-        | QueueMessageIn | QueueMessageOut | QueueMessageUnhandled | QueueSetup
-        | QueueTeardown | RouterMatchesLocal | RouterMatchesRemote | SocketOpen | SocketClose
-        | SocketError | SocketCloseTimeout | MqttMalformedPacket
-        | ListenerMaxConnectionsRefused | QueueInitializedFromStorage | ClusterBytesReceived
-        | ClusterBytesSent | ClusterBytesDropped | NetsplitDetected | NetsplitResolved => {
-            Versions::None
-        }
+        BytesReceived
+        | BytesSent
+        | ClientExpired
+        | QueueMessageDrop
+        | QueueMessageExpired
+        | QueueMessageIn
+        | QueueMessageOut
+        | QueueMessageUnhandled
+        | QueueSetup
+        | QueueTeardown
+        | RouterMatchesLocal
+        | RouterMatchesRemote
+        | SocketOpen
+        | SocketClose
+        | SocketError
+        | SocketCloseTimeout
+        | MqttMalformedPacket
+        | ListenerMaxConnectionsRefused
+        | QueueInitializedFromStorage
+        | ClusterBytesReceived
+        | ClusterBytesSent
+        | ClusterBytesDropped
+        | NetsplitDetected
+        | NetsplitResolved => Versions::None,
         MqttConnackSent | MqttDisconnectSent | MqttAuthReceived | MqttAuthSent => {
             Versions::ReasonOnly
         }
@@ -325,9 +341,7 @@ pub fn families(core: &BrokerCore) -> Vec<MetricFamily> {
             .enumerate()
             .map(|(i, n)| {
                 cumulative += n;
-                let le = HISTOGRAM_BOUNDS
-                    .get(i)
-                    .map_or(f64::INFINITY, |b| *b as f64);
+                let le = HISTOGRAM_BOUNDS.get(i).map_or(f64::INFINITY, |b| *b as f64);
                 (le, cumulative)
             })
             .collect();

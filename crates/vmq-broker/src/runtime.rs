@@ -154,11 +154,7 @@ impl RuntimeSettings {
     }
 
     fn ms(&self, key: &str, default: u64) -> Duration {
-        Duration::from_millis(
-            self.get(key)
-                .and_then(|v| parse_ms(&v))
-                .unwrap_or(default),
-        )
+        Duration::from_millis(self.get(key).and_then(|v| parse_ms(&v)).unwrap_or(default))
     }
 
     /// `systree_enabled`.

@@ -61,6 +61,6 @@ pub fn publish_once(core: &BrokerCore, matches: &mut MatchBuffer) {
             properties: PublishProperties::default(),
             expires_at: None,
         });
-        core.publish(&mountpoint, None, msg, now, matches);
+        let _ = core.publish(&mountpoint, None, msg, now, matches);
     }
 }

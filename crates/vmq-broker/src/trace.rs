@@ -88,9 +88,8 @@ impl Tracer {
         let was = trace.take();
         self.active.store(false, Ordering::Release);
         if let Some(t) = &was {
-            let _ = t
-                .tx
-                .try_send("Trace session stopped externally".to_string());
+            let _ =
+                t.tx.try_send("Trace session stopped externally".to_string());
         }
         was.is_some()
     }
@@ -106,9 +105,10 @@ impl Tracer {
         if !self.is_active() {
             return false;
         }
-        self.trace.lock().as_ref().is_some_and(|t| {
-            t.options.client_id == client_id && t.options.mountpoint == mountpoint
-        })
+        self.trace
+            .lock()
+            .as_ref()
+            .is_some_and(|t| t.options.client_id == client_id && t.options.mountpoint == mountpoint)
     }
 
     /// The payload truncation of the running trace.
@@ -180,7 +180,11 @@ pub fn describe(packet: &Packet, trunc_payload: usize) -> String {
             c.client_id.as_str(),
             c.protocol.level(),
             c.username.as_ref().map_or("undefined", |u| u.as_str()),
-            if c.password.is_some() { "******" } else { "undefined" },
+            if c.password.is_some() {
+                "******"
+            } else {
+                "undefined"
+            },
             flag(c.clean_start),
             c.keep_alive
         ),

@@ -42,6 +42,9 @@ async fn graphite_receives_plaintext_lines_with_prefix_and_api_key() {
         let ts: u64 = parts[2].parse().unwrap();
         assert!(ts.abs_diff(now) < 60, "{line}");
     }
-    assert!(text.contains("KEY.vernemq.mqtt.publish.received 0 "), "{text}");
+    assert!(
+        text.contains("KEY.vernemq.mqtt.publish.received 0 "),
+        "{text}"
+    );
     broker.shutdown().await;
 }

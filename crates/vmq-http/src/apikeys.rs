@@ -199,7 +199,10 @@ impl ApiKeyStore {
         };
         {
             let mut keys = self.keys.lock();
-            if keys.iter().any(|k| k.hash == entry.hash && k.scope == scope) {
+            if keys
+                .iter()
+                .any(|k| k.hash == entry.hash && k.scope == scope)
+            {
                 return Err(Error::Usage("API key already exists".into()));
             }
             keys.push(entry);
@@ -262,8 +265,11 @@ impl ApiKeyStore {
     pub fn run(&self, sub: &str, command: &crate::Command) -> Result<CommandOutput, Error> {
         let scope = match command.value("scope") {
             None => Scope::Mgmt,
-            Some(s) => Scope::parse(s)
-                .ok_or_else(|| Error::Usage(format!("unknown scope {s:?}; use mgmt, status, metrics or health")))?,
+            Some(s) => Scope::parse(s).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown scope {s:?}; use mgmt, status, metrics or health"
+                ))
+            })?,
         };
         let expires = command
             .value("expires")

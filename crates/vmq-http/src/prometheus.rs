@@ -17,7 +17,11 @@ fn escape(value: &str) -> String {
 
 fn number(v: f64) -> String {
     if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -105,7 +109,9 @@ mod tests {
         let text = render("vernemq_", "n@h", &families);
         assert!(text.contains("# TYPE vernemq_mqtt_publish_received counter\n"));
         assert!(text.contains("vernemq_mqtt_publish_received{node=\"n@h\",mqtt_version=\"4\"} 3\n"));
-        assert!(text.contains("vernemq_storage_read_microseconds_bucket{node=\"n@h\",le=\"+Inf\"} 1\n"));
+        assert!(
+            text.contains("vernemq_storage_read_microseconds_bucket{node=\"n@h\",le=\"+Inf\"} 1\n")
+        );
         assert!(text.contains("vernemq_storage_read_microseconds_sum{node=\"n@h\"} 7\n"));
     }
 }

@@ -146,7 +146,9 @@ fn request_key(headers: &HeaderMap) -> Option<String> {
         return Some(key.to_string());
     }
     let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = auth.strip_prefix("Basic ").or_else(|| auth.strip_prefix("basic "))?;
+    let encoded = auth
+        .strip_prefix("Basic ")
+        .or_else(|| auth.strip_prefix("basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;

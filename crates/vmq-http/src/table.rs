@@ -17,10 +17,7 @@ pub fn render(columns: &[String], rows: &[Vec<Value>]) -> String {
     if rows.is_empty() {
         return String::new();
     }
-    let text: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| r.iter().map(cell).collect())
-        .collect();
+    let text: Vec<Vec<String>> = rows.iter().map(|r| r.iter().map(cell).collect()).collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
@@ -53,7 +50,11 @@ pub fn render(columns: &[String], rows: &[Vec<Value>]) -> String {
     out.push_str(&border);
     for row in &text {
         // A multi-line cell (plugin hooks) spans several lines.
-        let height = row.iter().map(|c| c.lines().count().max(1)).max().unwrap_or(1);
+        let height = row
+            .iter()
+            .map(|c| c.lines().count().max(1))
+            .max()
+            .unwrap_or(1);
         for l in 0..height {
             let cells: Vec<String> = row
                 .iter()
