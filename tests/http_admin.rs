@@ -3,6 +3,8 @@
 //! `/health` transitions, `/api/v1` with and without API keys, client tracing, the `$SYS` tree,
 //! and the `/status` page rendered in headless Chromium (screenshot saved).
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::{Path, PathBuf},

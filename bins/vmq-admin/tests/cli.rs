@@ -1,5 +1,7 @@
 //! `vmq-admin` run as a process against a live broker: every subcommand, its output checked.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::{collections::HashMap, path::Path, process::Command};
 
 struct Node {

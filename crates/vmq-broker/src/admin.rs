@@ -762,6 +762,7 @@ fn listener_addr(command: &Command) -> Result<SocketAddr, Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -101,6 +101,7 @@ pub async fn run(core: Arc<BrokerCore>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

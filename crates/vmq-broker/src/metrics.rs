@@ -593,6 +593,7 @@ pub fn has_reasons(counter: Counter) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -230,6 +230,7 @@ impl RuntimeSettings {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -251,6 +251,7 @@ pub fn decode_sent(mut frames: &[u8], version: ProtocolVersion) -> Vec<Packet> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

@@ -1,5 +1,7 @@
 //! The Graphite exporter against a real TCP listener speaking the plaintext protocol.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use std::{collections::HashMap, time::Duration};
 
 use tokio::{io::AsyncReadExt, net::TcpListener};

@@ -7,6 +7,8 @@
 //! ([`ApiKeyStore`]) live here because authentication is the HTTP layer's job; they are stored
 //! hashed (SHA-256) under the node's data directory.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod api;
 mod apikeys;
 mod error;

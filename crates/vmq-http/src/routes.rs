@@ -157,12 +157,13 @@ fn request_key(headers: &HeaderMap) -> Option<String> {
     Some(user.to_string())
 }
 
-fn authorize(state: &AppState, module: HttpModule, headers: &HeaderMap) -> Result<(), Response> {
+/// `Some(401 response)` when the request needs a valid key for `module` and has none.
+fn refuse(state: &AppState, module: HttpModule, headers: &HeaderMap) -> Option<Response> {
     if !state.options.need_key.contains(&module) {
-        return Ok(());
+        return None;
     }
     match request_key(headers) {
-        Some(key) if state.keys.check(&key, module.scope()) => Ok(()),
+        Some(key) if state.keys.check(&key, module.scope()) => None,
         _ => {
             let mut response = (
                 StatusCode::UNAUTHORIZED,
@@ -174,13 +175,13 @@ fn authorize(state: &AppState, module: HttpModule, headers: &HeaderMap) -> Resul
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"VerneMQ\""),
             );
-            Err(response)
+            Some(response)
         }
     }
 }
 
 async fn metrics(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Metrics, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Metrics, &headers) {
         return r;
     }
     let families = state.api.metrics();
@@ -189,7 +190,7 @@ async fn metrics(State(state): Shared, headers: HeaderMap) -> Response {
 }
 
 async fn health(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Health, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Health, &headers) {
         return r;
     }
     let health = state.api.health();
@@ -205,14 +206,14 @@ async fn health(State(state): Shared, headers: HeaderMap) -> Response {
 }
 
 async fn health_ping(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Health, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Health, &headers) {
         return r;
     }
     axum::Json(serde_json::json!({"status": "OK"})).into_response()
 }
 
 async fn status_page(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Status, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Status, &headers) {
         return r;
     }
     (
@@ -223,14 +224,14 @@ async fn status_page(State(state): Shared, headers: HeaderMap) -> Response {
 }
 
 async fn status_json(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Status, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Status, &headers) {
         return r;
     }
     axum::Json(state.api.status()).into_response()
 }
 
 async fn api_root(State(state): Shared, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Mgmt, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Mgmt, &headers) {
         return r;
     }
     error_response(&Error::Usage(
@@ -253,7 +254,7 @@ async fn api_command(
     Path(path): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    if let Err(r) = authorize(&state, HttpModule::Mgmt, &headers) {
+    if let Some(r) = refuse(&state, HttpModule::Mgmt, &headers) {
         return r;
     }
     let command = Command::from_http(&path, query.as_deref());
