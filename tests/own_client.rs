@@ -495,7 +495,12 @@ async fn sys_topics_are_published() {
         while !(names.contains("socket/open") && names.contains("queue/processes")) {
             let p = sub.recv_publish().await;
             assert!(p.topic.starts_with("$SYS/"), "{}", p.topic.as_str());
-            let name = p.topic.splitn(3, '/').nth(2).expect("metric name").to_owned();
+            let name = p
+                .topic
+                .splitn(3, '/')
+                .nth(2)
+                .expect("metric name")
+                .to_owned();
             names.insert(name);
         }
         // `#` alone does not match `$SYS` topics (MQTT-4.7.2-1).
