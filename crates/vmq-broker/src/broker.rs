@@ -355,6 +355,7 @@ impl BrokerCore {
             self.discard_subscriber_locked(&mut registry, sub);
             drop(registry);
             self.metrics.incr(Counter::ClientExpired);
+            self.hooks.on_session_expired(&sub.id);
         }
     }
 
@@ -465,6 +466,16 @@ impl BrokerCore {
             let qos = delivery.outgoing_qos(upgrade);
             if subscriber.enqueue(QueuedDelivery { delivery, qos }, now) == EnqueueResult::Queued {
                 queued += 1;
+                if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {
+                    self.hooks
+                        .on_offline_message(&crate::hooks::OfflineMessage {
+                            subscriber_id: &subscriber.id,
+                            qos,
+                            topic: &msg.topic,
+                            payload: &msg.payload,
+                            retain: msg.retain,
+                        });
+                }
             }
             let mut state = subscriber.state.lock();
             metrics.add(&state.queue.take_metrics());

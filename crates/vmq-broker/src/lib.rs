@@ -37,7 +37,12 @@ use vmq_session::SessionConfig;
 pub use broker::{BrokerCore, MatchBuffer, Registered, SessionPersistence};
 pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
 pub use connection::{run_connection, ListenerContext};
-pub use hooks::{HookResult, Hooks, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
+pub use hooks::{
+    Answer, AuthModifiers, AuthRequest, AuthStep, Chain, DeliverModifiers, HookFuture, HookName,
+    HookResult, Hooks, OfflineMessage, Plugin, PluginInfo, PropertyModifiers, PublishModifiers,
+    PublishRequest, RegisterEvent, RegisterModifiers, RegisterRequest, SubscribeRequest,
+    SubscribeTopic, UnsubscribeRequest,
+};
 pub use listener::MqttListener;
 pub use metrics::{Counter, Metrics};
 pub use subscriber::{
@@ -62,6 +67,9 @@ pub enum BrokerError {
     /// The configuration asks for something this build cannot do.
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
+    /// No plugin of this name is registered (`vmq-admin plugin enable|disable`).
+    #[error("no plugin named {0} is registered")]
+    UnknownPlugin(String),
 }
 
 /// Builds a broker: configuration, plugins, then [`BrokerBuilder::start`].
@@ -73,7 +81,7 @@ pub struct BrokerBuilder {
 
 impl BrokerBuilder {
     /// Registers a plugin (asked after those registered before it).
-    pub fn plugin(mut self, plugin: Arc<dyn Plugin>) -> Self {
+    pub fn plugin(self, plugin: Arc<dyn Plugin>) -> Self {
         self.hooks.add(plugin);
         self
     }
@@ -177,7 +185,7 @@ impl Broker {
     ///
     /// The built-ins enabled by `plugins.vmq_passwd` / `plugins.vmq_acl` come first.
     pub fn builder(config: Config) -> BrokerBuilder {
-        let mut hooks = Hooks::default();
+        let hooks = Hooks::default();
         enabled_builtins(&config)
             .into_iter()
             .for_each(|p| hooks.add(p));
