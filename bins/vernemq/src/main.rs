@@ -172,7 +172,12 @@ fn console(arg: &ConfigArg) -> Result<()> {
         .context("starting the runtime")?;
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
-        let broker = vmq_broker::Broker::builder(config).start().await?;
+        let webhooks = vmq_webhooks::Webhooks::from_config(&config)?;
+        let mut builder = vmq_broker::Broker::builder(config);
+        if let Some(webhooks) = webhooks {
+            builder = builder.plugin(std::sync::Arc::new(webhooks));
+        }
+        let broker = builder.start().await?;
         tracing::info!(node = %nodename, addrs = ?broker.local_addrs(), "vernemq started");
         wait_for_signal().await;
         tracing::info!("stopping: no new connections, disconnecting clients");
