@@ -173,7 +173,9 @@ fn console(arg: &ConfigArg) -> Result<()> {
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
         let webhooks = vmq_webhooks::Webhooks::from_config(&config)?;
-        let mut builder = vmq_broker::Broker::builder(config);
+        let data_dir = config.data_dir.clone();
+        let mut builder =
+            vmq_broker::Broker::builder(config).storage(vmq_broker::Storage::Disk(data_dir));
         if let Some(webhooks) = webhooks {
             builder = builder.plugin(std::sync::Arc::new(webhooks));
         }

@@ -20,12 +20,15 @@ use vmq_queue::{DeliverMode, Limit, QueueConfig, QueueMetrics, QueueType};
 use vmq_router::{Matches, NodeName, RetainedStore, SharedPolicy, SubscriptionTrie, TrieConfig};
 use vmq_session::{Delivery, Inflight, Message};
 
+use vmq_store::Op;
+
 use crate::{
     hooks::Hooks,
     metrics::{Counter, Metrics},
+    persistence::{self, Durable, Persistence},
     subscriber::{
-        ConnHandle, ConnId, Control, EnqueueResult, QueuedDelivery, SubOptions, Subscriber,
-        SubscriberId, SubscriberRef,
+        ConnHandle, ConnId, Control, EnqueueResult, QueuedDelivery, StoreEffect, SubOptions,
+        Subscriber, SubscriberId, SubscriberRef,
     },
 };
 
@@ -48,6 +51,8 @@ pub struct BrokerCore {
     pub hooks: Hooks,
     /// Counters.
     pub metrics: Metrics,
+    /// The message store, when state survives restarts.
+    pub store: Option<Persistence>,
     next_msg_id: AtomicU64,
     msg_id_prefix: u64,
     next_conn_id: AtomicU64,
@@ -84,13 +89,24 @@ pub struct SessionPersistence {
     pub persistent: bool,
     /// MQTT 5 session expiry interval (seconds; `u32::MAX` never).
     pub session_expiry_interval: u32,
+    /// Protocol level (3, 4, 5).
+    pub protocol: u8,
 }
 
 const TAKEOVER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What [`BrokerCore::publish`] did.
+#[derive(Debug)]
+pub struct PublishOutcome {
+    /// Subscribers the message was queued for.
+    pub queued: usize,
+    /// Answers once the message is on disk, when it had to be persisted.
+    pub durable: Option<Durable>,
+}
+
 impl BrokerCore {
-    /// A broker state for `config` with `hooks`.
-    pub fn new(config: Arc<Config>, hooks: Hooks) -> Arc<Self> {
+    /// A broker state for `config` with `hooks`, persisting through `store` if given.
+    pub fn new(config: Arc<Config>, hooks: Hooks, store: Option<Persistence>) -> Arc<Self> {
         let node = NodeName::new(config.nodename.as_str());
         let policy = match config.shared_subscription_policy {
             vmq_conf::SharedSubscriptionPolicy::PreferLocal => SharedPolicy::PreferLocal,
@@ -111,6 +127,7 @@ impl BrokerCore {
             registry: Mutex::new(HashMap::default()),
             hooks,
             metrics: Metrics::default(),
+            store,
             next_msg_id: AtomicU64::new(1),
             msg_id_prefix: rand::random(),
             next_conn_id: AtomicU64::new(1),
@@ -225,6 +242,7 @@ impl BrokerCore {
         let resume = {
             let mut state = subscriber.state.lock();
             state.generation += 1;
+            state.protocol = persistence.protocol;
             state.persistent = persistence.persistent;
             state.session_expiry_interval = persistence.session_expiry_interval;
             let mut queue_config = self.queue_config(persistence.persistent);
@@ -240,6 +258,18 @@ impl BrokerCore {
                 }
             }
             subscriber.online.store(true, Ordering::Relaxed);
+            if let Some(store) = &self.store {
+                if persistence.persistent {
+                    store.submit(vec![Op::SetSession {
+                        subscriber: persistence::key_of(&id),
+                        session: persistence::stored_session(
+                            persistence.protocol,
+                            persistence.session_expiry_interval,
+                            false,
+                        ),
+                    }]);
+                }
+            }
             std::mem::take(&mut state.inflight)
         };
         // Messages queued while offline are waiting: wake the new connection.
@@ -273,7 +303,20 @@ impl BrokerCore {
         state.queue.terminate();
         while state.queue.poll_action().is_some() {}
         state.inflight.clear();
+        state.persisted.clear();
         drop(state);
+        if let Some(store) = &self.store {
+            let key = persistence::key_of(&sub.id);
+            store.submit(vec![
+                Op::DeleteQueue {
+                    subscriber: key.clone(),
+                },
+                Op::DeleteSubscriptions {
+                    subscriber: key.clone(),
+                },
+                Op::DeleteSession { subscriber: key },
+            ]);
+        }
         self.metrics
             .add(Counter::QueueMessageUnhandled, dropped as u64);
         self.metrics.incr(Counter::QueueTeardown);
@@ -300,14 +343,37 @@ impl BrokerCore {
                 state.queue.set_config(config);
             }
             state.conns.retain(|(c, _)| *c != conn);
-            let _ = state.queue.remove_session(&conn, Vec::new(), now);
-            while state.queue.poll_action().is_some() {}
             let last = state.conns.is_empty();
+            let mut effects = Vec::new();
+            if last && state.persistent && self.store.is_some() {
+                // What was in flight is kept for the resume, and stored first (oldest).
+                for entry in &inflight {
+                    if state.persisted.insert(entry.delivery.msg.id) {
+                        effects.push(StoreEffect::Put(entry.delivery.msg.clone()));
+                    }
+                }
+            }
+            let _ = state.queue.remove_session(&conn, Vec::new(), now);
+            state.drain_store_actions(self.store.is_some().then_some(&mut effects), false);
             if last {
                 sub.online.store(false, Ordering::Relaxed);
                 if state.persistent {
                     state.inflight = inflight;
                 }
+            }
+            if let Some(store) = &self.store {
+                let mut ops = self.effect_ops(&sub.id, effects);
+                if last && state.persistent {
+                    ops.push(Op::SetSession {
+                        subscriber: persistence::key_of(&sub.id),
+                        session: persistence::stored_session(
+                            state.protocol,
+                            state.session_expiry_interval,
+                            true,
+                        ),
+                    });
+                }
+                store.submit(ops);
             }
             let discard = last && !state.persistent;
             (discard, last, state.generation, self.expiry_of(&state))
@@ -320,12 +386,7 @@ impl BrokerCore {
         } else if last {
             self.hooks.on_client_offline(&sub.id);
             if let Some(after) = expire_after {
-                let core = self.clone();
-                let sub = sub.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(after).await;
-                    core.expire_session(&sub, generation);
-                });
+                self.schedule_expiry(sub, generation, after);
             }
         }
     }
@@ -343,6 +404,138 @@ impl BrokerCore {
                 state.session_expiry_interval,
             )))
         }
+    }
+
+    /// Rebuilds persistent sessions, their subscriptions and offline queues, and the retained
+    /// messages from the store (at startup, before the listeners accept).
+    pub fn restore(self: &Arc<Self>) -> Result<(), vmq_store::Error> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        let restored = persistence::restore(store.store())?;
+        let now = Instant::now();
+        for message in restored.retained {
+            let mountpoint = message.mountpoint.clone();
+            let msg = Arc::new(persistence::message_from_stored(message));
+            if !msg.is_expired(now) {
+                let _ = self
+                    .retained
+                    .set(&mountpoint, &msg.topic, msg.clone(), msg.expires_at);
+            }
+        }
+        let mut by_key: HashMap<vmq_store::SubscriberKey, Arc<Subscriber>, ahash::RandomState> =
+            HashMap::default();
+        let mut orphans = Vec::new();
+        {
+            let mut registry = self.registry.lock();
+            for (key, session) in restored.sessions {
+                let id = SubscriberId {
+                    mountpoint: Arc::from(key.mountpoint.as_str()),
+                    client_id: Arc::from(key.client_id.as_str()),
+                };
+                let sub = Subscriber::new(id.clone(), self.queue_config(true));
+                {
+                    let mut state = sub.state.lock();
+                    state.persistent = true;
+                    state.protocol = session.protocol_version;
+                    state.session_expiry_interval = session.session_expiry_interval;
+                }
+                let offline_for = persistence::offline_for(&session);
+                let expire_after = self
+                    .expiry_of(&sub.state.lock())
+                    .map(|d| d.saturating_sub(offline_for));
+                if let Some(after) = expire_after {
+                    self.schedule_expiry(&sub, 0, after);
+                }
+                registry.insert(id, sub.clone());
+                by_key.insert(key, sub);
+            }
+        }
+        for (key, stored) in restored.subscriptions {
+            let Some(sub) = by_key.get(&key) else {
+                orphans.push(key);
+                continue;
+            };
+            let opts = persistence::sub_options_from_stored(&stored);
+            let subscriber_ref = SubscriberRef(sub.clone());
+            if self
+                .router
+                .subscribe(&sub.id.mountpoint, &stored.filter, subscriber_ref, opts)
+                .is_ok()
+            {
+                sub.state.lock().subscriptions.push((stored.filter, opts));
+            }
+        }
+        let upgrade = self.config.upgrade_outgoing_qos;
+        for (key, messages) in restored.queues {
+            let Some(sub) = by_key.get(&key) else {
+                orphans.push(key);
+                continue;
+            };
+            let mut state = sub.state.lock();
+            let batch: Vec<QueuedDelivery> = messages
+                .into_iter()
+                .map(|stored| {
+                    let msg = Arc::new(persistence::message_from_stored(stored));
+                    let sub_qos =
+                        granted_qos_for(&state.subscriptions, &msg.topic).unwrap_or(msg.qos);
+                    let delivery = Delivery {
+                        msg,
+                        sub_qos,
+                        retain: false,
+                        subscription_ids: Vec::new(),
+                    };
+                    let qos = delivery.outgoing_qos(upgrade);
+                    QueuedDelivery { delivery, qos }
+                })
+                .collect();
+            for q in &batch {
+                state.persisted.insert(q.delivery.msg.id);
+            }
+            let _ = state.queue.insert_batch(batch, now);
+            // The messages are stored already: record them, write nothing.
+            let mut ignored = Vec::new();
+            state.drain_store_actions(Some(&mut ignored), false);
+            let dropped: Vec<u128> = ignored
+                .into_iter()
+                .filter_map(|e| match e {
+                    StoreEffect::Delete(id) => Some(id),
+                    StoreEffect::Put(_) => None,
+                })
+                .collect();
+            drop(state);
+            if !dropped.is_empty() {
+                let ops = dropped
+                    .into_iter()
+                    .map(|msg_id| Op::DeleteEntry {
+                        subscriber: key.clone(),
+                        msg_id,
+                    })
+                    .collect();
+                store.submit(ops);
+            }
+        }
+        orphans.sort();
+        orphans.dedup();
+        for key in orphans {
+            // Data of a session whose metadata is gone: it can never be resumed.
+            store.submit(vec![
+                Op::DeleteQueue {
+                    subscriber: key.clone(),
+                },
+                Op::DeleteSubscriptions { subscriber: key },
+            ]);
+        }
+        Ok(())
+    }
+
+    fn schedule_expiry(self: &Arc<Self>, sub: &Arc<Subscriber>, generation: u64, after: Duration) {
+        let core = self.clone();
+        let sub = sub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            core.expire_session(&sub, generation);
+        });
     }
 
     fn expire_session(&self, sub: &Arc<Subscriber>, generation: u64) {
@@ -413,7 +606,8 @@ impl BrokerCore {
 
     /// Routes `msg` published in `mountpoint` by `publisher` (for no local): updates the retained
     /// store if the RETAIN flag is set, then queues a delivery for every matching subscriber.
-    /// Returns the number of subscribers it was queued for.
+    /// When the message had to be persisted (retained, or queued for an offline persistent
+    /// session), `durable` answers once it is on disk: acknowledge the publisher only then.
     pub fn publish(
         &self,
         mountpoint: &str,
@@ -421,14 +615,26 @@ impl BrokerCore {
         msg: Arc<Message>,
         now: Instant,
         matches: &mut MatchBuffer,
-    ) -> usize {
+    ) -> PublishOutcome {
+        let mut ops = Vec::new();
         if msg.retain {
             if msg.payload.is_empty() {
                 self.retained.remove(mountpoint, &msg.topic);
-            } else {
-                let _ = self
-                    .retained
-                    .set(mountpoint, &msg.topic, msg.clone(), msg.expires_at);
+                if self.store.is_some() {
+                    ops.push(Op::DeleteRetained {
+                        mountpoint: mountpoint.to_owned(),
+                        topic: msg.topic.to_string(),
+                    });
+                }
+            } else if self
+                .retained
+                .set(mountpoint, &msg.topic, msg.clone(), msg.expires_at)
+                .is_ok()
+                && self.store.is_some()
+            {
+                ops.push(Op::SetRetained {
+                    message: persistence::stored_message(mountpoint, &msg),
+                });
             }
         }
         matches.clear();
@@ -438,6 +644,8 @@ impl BrokerCore {
         let upgrade = self.config.upgrade_outgoing_qos;
         let mut queued = 0usize;
         let mut metrics = QueueMetrics::default();
+        let mut effects = Vec::new();
+        let mut stored_for = Vec::new();
         for group in matches.by_subscriber() {
             let subscriber = &group[0].key.0;
             let is_publisher = publisher.is_some_and(|p| std::ptr::eq(p, subscriber.as_ref()));
@@ -464,7 +672,10 @@ impl BrokerCore {
                 subscription_ids,
             };
             let qos = delivery.outgoing_qos(upgrade);
-            if subscriber.enqueue(QueuedDelivery { delivery, qos }, now) == EnqueueResult::Queued {
+            let store_effects = self.store.is_some().then_some(&mut effects);
+            if subscriber.enqueue(QueuedDelivery { delivery, qos }, now, store_effects)
+                == EnqueueResult::Queued
+            {
                 queued += 1;
                 if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {
                     self.hooks
@@ -477,12 +688,60 @@ impl BrokerCore {
                         });
                 }
             }
+            for effect in effects.drain(..) {
+                match effect {
+                    StoreEffect::Put(_) => stored_for.push(persistence::key_of(&subscriber.id)),
+                    StoreEffect::Delete(msg_id) => ops.push(Op::DeleteEntry {
+                        subscriber: persistence::key_of(&subscriber.id),
+                        msg_id,
+                    }),
+                }
+            }
             let mut state = subscriber.state.lock();
             metrics.add(&state.queue.take_metrics());
         }
         self.add_queue_metrics(&metrics);
         self.metrics.add(Counter::RouterMatchesLocal, queued as u64);
-        queued
+        if !stored_for.is_empty() {
+            ops.push(Op::PutMessage {
+                message: persistence::stored_message(mountpoint, &msg),
+                subscribers: stored_for,
+            });
+        }
+        let durable = match &self.store {
+            Some(store) if !ops.is_empty() => Some(store.submit_durable(ops)),
+            _ => None,
+        };
+        PublishOutcome { queued, durable }
+    }
+
+    fn effect_ops(&self, id: &SubscriberId, effects: Vec<StoreEffect>) -> Vec<Op> {
+        let key = persistence::key_of(id);
+        effects
+            .into_iter()
+            .map(|effect| match effect {
+                StoreEffect::Put(msg) => Op::PutMessage {
+                    message: persistence::stored_message(&id.mountpoint, &msg),
+                    subscribers: vec![key.clone()],
+                },
+                StoreEffect::Delete(msg_id) => Op::DeleteEntry {
+                    subscriber: key.clone(),
+                    msg_id,
+                },
+            })
+            .collect()
+    }
+
+    /// The client acknowledged message `msg_id` (or it was dropped on its way): its stored queue
+    /// entry, if any, goes.
+    pub fn message_done(&self, sub: &Subscriber, msg_id: u128) {
+        let Some(store) = &self.store else { return };
+        if sub.state.lock().persisted.remove(&msg_id) {
+            store.submit(vec![Op::DeleteEntry {
+                subscriber: persistence::key_of(&sub.id),
+                msg_id,
+            }]);
+        }
     }
 
     fn add_queue_metrics(&self, m: &QueueMetrics) {
@@ -538,7 +797,7 @@ impl BrokerCore {
         let msg = self.will_message(&will);
         if delay.is_zero() {
             let mut matches = MatchBuffer::new();
-            self.publish(&mountpoint, None, msg, Instant::now(), &mut matches);
+            let _ = self.publish(&mountpoint, None, msg, Instant::now(), &mut matches);
             return;
         }
         let core = self.clone();
@@ -554,7 +813,7 @@ impl BrokerCore {
             };
             if !resumed {
                 let mut matches = MatchBuffer::new();
-                core.publish(&mountpoint, None, msg, Instant::now(), &mut matches);
+                let _ = core.publish(&mountpoint, None, msg, Instant::now(), &mut matches);
             }
         });
     }
@@ -577,6 +836,12 @@ impl BrokerCore {
         match state.subscriptions.iter_mut().find(|(f, _)| f == filter) {
             Some(entry) => entry.1 = opts,
             None => state.subscriptions.push((filter.to_owned(), opts)),
+        }
+        if let (Some(store), true) = (&self.store, state.persistent) {
+            store.submit(vec![Op::SetSubscription {
+                subscriber: persistence::key_of(&sub.id),
+                subscription: persistence::stored_subscription(filter, &opts),
+            }]);
         }
         Ok(subscribed.is_new())
     }
@@ -612,7 +877,7 @@ impl BrokerCore {
                 subscription_ids: opts.subscription_id.into_iter().collect(),
             };
             let qos = delivery.outgoing_qos(upgrade);
-            sub.enqueue(QueuedDelivery { delivery, qos }, now);
+            sub.enqueue(QueuedDelivery { delivery, qos }, now, None);
         }
         self.collect_queue_metrics(sub);
     }
@@ -621,7 +886,14 @@ impl BrokerCore {
     pub fn unsubscribe(&self, sub: &Arc<Subscriber>, filter: &str) -> bool {
         let key = SubscriberRef(sub.clone());
         let existed = self.router.unsubscribe(&sub.id.mountpoint, filter, &key);
-        sub.state.lock().subscriptions.retain(|(f, _)| f != filter);
+        let mut state = sub.state.lock();
+        state.subscriptions.retain(|(f, _)| f != filter);
+        if let (Some(store), true) = (&self.store, state.persistent) {
+            store.submit(vec![Op::DeleteSubscription {
+                subscriber: persistence::key_of(&sub.id),
+                filter: filter.to_owned(),
+            }]);
+        }
         existed
     }
 
@@ -629,4 +901,17 @@ impl BrokerCore {
     pub fn describe(peer: SocketAddr, client_id: &Utf8Str) -> String {
         format!("{client_id}@{peer}")
     }
+}
+
+/// The highest QoS granted by `subscriptions` that match `topic` (for messages restored from
+/// the store, whose per-subscriber delivery options were not stored).
+fn granted_qos_for(subscriptions: &[(String, SubOptions)], topic: &str) -> Option<QoS> {
+    subscriptions
+        .iter()
+        .filter(|(filter, _)| {
+            vmq_router::parse_subscription(filter, usize::MAX)
+                .is_ok_and(|p| vmq_router::filter_matches(p.filter, topic))
+        })
+        .map(|(_, o)| o.qos)
+        .max()
 }

@@ -5,6 +5,7 @@
 //! this same driver through `AsyncRead + AsyncWrite`.
 
 use std::{
+    collections::VecDeque,
     net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
@@ -32,6 +33,7 @@ use crate::{
         UnsubscribeRequest,
     },
     metrics::Counter,
+    persistence::Durable,
     subscriber::{
         ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
     },
@@ -77,6 +79,9 @@ struct Connection {
     matches: MatchBuffer,
     deliveries: Vec<QueuedDelivery>,
     disconnect_acks: Vec<oneshot::Sender<()>>,
+    /// Acknowledgements of incoming QoS 1/2 messages, in arrival order; those with `durable`
+    /// wait for the store's flush.
+    pending_acks: VecDeque<PendingAck>,
     closed: bool,
     /// The plugin chain snapshot (refreshed when plugins are enabled or disabled).
     chain: Chain,
@@ -84,6 +89,23 @@ struct Connection {
     pending_connect: Option<Box<ConnectRequest>>,
     /// Frame limits (`max_message_size`, or the `auth_on_register` modifier).
     limits: DecodeLimits,
+}
+
+struct PendingAck {
+    packet_id: u16,
+    qos: QoS,
+    code: ReasonCode,
+    durable: Option<Durable>,
+}
+
+/// Resolves when the oldest pending acknowledgement's flush completes (never, if it has none).
+async fn front_durable(pending: &mut VecDeque<PendingAck>) -> Result<(), Arc<str>> {
+    match pending.front_mut().and_then(|p| p.durable.as_mut()) {
+        Some(rx) => rx
+            .await
+            .unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
+        None => std::future::pending().await,
+    }
 }
 
 /// Runs one connection to its end.
@@ -116,6 +138,7 @@ pub async fn run_connection<S>(
         matches: MatchBuffer::new(),
         deliveries: Vec::new(),
         disconnect_acks: Vec::new(),
+        pending_acks: VecDeque::new(),
         closed: false,
         chain: Chain::default(),
         pending_connect: None,
@@ -185,6 +208,21 @@ pub async fn run_connection<S>(
                 }
             },
             () = wake.notified(), if conn.subscriber.is_some() => {}
+            flushed = front_durable(&mut conn.pending_acks), if !conn.pending_acks.is_empty() => {
+                match flushed {
+                    Ok(()) => {
+                        if let Some(front) = conn.pending_acks.front_mut() {
+                            front.durable = None;
+                        }
+                        conn.release_acks();
+                    }
+                    Err(e) => {
+                        warn!(peer = %conn.peer, error = %e, "message not persisted; disconnecting without acknowledging");
+                        conn.pending_acks.clear();
+                        conn.session.disconnect(ReasonCode::ImplementationSpecificError);
+                    }
+                }
+            },
             () = &mut sleep, if deadline.is_some() => {
                 let before = conn.session.state();
                 conn.session.handle_timeout(Instant::now());
@@ -284,10 +322,17 @@ impl Connection {
                 Action::Publish(publish) => self.on_publish(publish).await,
                 Action::Subscribe(subscribe) => self.on_subscribe(subscribe).await,
                 Action::Unsubscribe(unsubscribe) => self.on_unsubscribe(unsubscribe).await,
-                Action::Acknowledged(_) => {}
-                Action::Dropped(_, reason) => {
+                Action::Acknowledged(delivery) => {
+                    if let Some(sub) = &self.subscriber {
+                        self.core.message_done(sub, delivery.msg.id);
+                    }
+                }
+                Action::Dropped(delivery, reason) => {
                     debug!(peer = %self.peer, ?reason, "delivery dropped by the session");
                     self.core.metrics.incr(Counter::QueueMessageDrop);
+                    if let Some(sub) = &self.subscriber {
+                        self.core.message_done(sub, delivery.msg.id);
+                    }
                 }
                 Action::Closed {
                     reason,
@@ -413,12 +458,14 @@ impl Connection {
                 clean_start,
                 persistent: session_expiry_interval > 0,
                 session_expiry_interval,
+                protocol: 5,
             }
         } else {
             SessionPersistence {
                 clean_start,
                 persistent: !clean_start,
                 session_expiry_interval: u32::MAX,
+                protocol: req.protocol.level(),
             }
         };
         if let Some(will) = &req.will {
@@ -503,6 +550,7 @@ impl Connection {
         let now = Instant::now();
         let (qos, packet_id) = (publish.qos, publish.packet_id);
         self.core.hooks.refresh(&mut self.chain);
+        let mut durable = None;
         // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
         // accepted and acknowledged, but not routed.
         let authorized = if publish.topic.starts_with('$') {
@@ -546,8 +594,10 @@ impl Connection {
                     });
                 }
                 let msg = self.message_from(publish, now);
-                self.core
-                    .publish(&mountpoint, Some(&subscriber), msg, now, &mut self.matches);
+                durable = self
+                    .core
+                    .publish(&mountpoint, Some(&subscriber), msg, now, &mut self.matches)
+                    .durable;
                 ReasonCode::Success
             }
         };
@@ -558,10 +608,31 @@ impl Connection {
             } else {
                 ReasonCode::Success
             };
-            if qos == QoS::AtLeastOnce {
-                self.core.metrics.incr(Counter::MqttPubackSent);
+            // Acknowledgements leave in arrival order; one that waits for the store holds back
+            // those behind it.
+            self.pending_acks.push_back(PendingAck {
+                packet_id,
+                qos,
+                code,
+                durable,
+            });
+            self.release_acks();
+        }
+    }
+
+    /// Sends the acknowledgements at the front that no longer wait for the store.
+    fn release_acks(&mut self) {
+        while self
+            .pending_acks
+            .front()
+            .is_some_and(|p| p.durable.is_none())
+        {
+            if let Some(ack) = self.pending_acks.pop_front() {
+                if ack.qos == QoS::AtLeastOnce {
+                    self.core.metrics.incr(Counter::MqttPubackSent);
+                }
+                self.session.publish_done(ack.packet_id, ack.qos, ack.code);
             }
-            self.session.publish_done(packet_id, qos, code);
         }
     }
 
@@ -810,6 +881,10 @@ impl Connection {
                 .add(Counter::QueueMessageOut, taken as u64);
             let mut deliveries = std::mem::take(&mut self.deliveries);
             for mut queued in deliveries.drain(..) {
+                if queued.qos == QoS::AtMostOnce {
+                    // No acknowledgement will come: a stored copy (if any) is done now.
+                    self.core.message_done(&subscriber, queued.delivery.msg.id);
+                }
                 if !self.chain.is_empty() {
                     self.on_deliver(&subscriber.id, &mut queued.delivery).await;
                 }

@@ -23,6 +23,7 @@ mod connection;
 mod hooks;
 mod listener;
 mod metrics;
+mod persistence;
 mod subscriber;
 mod systree;
 
@@ -34,7 +35,7 @@ use vmq_codec::ReasonCode;
 use vmq_conf::{Config, ListenerKind};
 use vmq_session::SessionConfig;
 
-pub use broker::{BrokerCore, MatchBuffer, Registered, SessionPersistence};
+pub use broker::{BrokerCore, MatchBuffer, PublishOutcome, Registered, SessionPersistence};
 pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
 pub use connection::{run_connection, ListenerContext};
 pub use hooks::{
@@ -45,6 +46,7 @@ pub use hooks::{
 };
 pub use listener::MqttListener;
 pub use metrics::{Counter, Metrics};
+pub use persistence::{Durable, Persistence, Storage};
 pub use subscriber::{
     ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
     SubscriberRef,
@@ -70,6 +72,10 @@ pub enum BrokerError {
     /// No plugin of this name is registered (`vmq-admin plugin enable|disable`).
     #[error("no plugin named {0} is registered")]
     UnknownPlugin(String),
+    /// The message store could not be opened or read (the message names the path). Move the
+    /// directory aside (or repair a copy with `vmq_store::Store::repair`) to start over.
+    #[error("message store: {0}")]
+    Store(String),
 }
 
 /// Builds a broker: configuration, plugins, then [`BrokerBuilder::start`].
@@ -77,9 +83,18 @@ pub enum BrokerError {
 pub struct BrokerBuilder {
     config: Config,
     hooks: Hooks,
+    storage: Storage,
 }
 
 impl BrokerBuilder {
+    /// Where state is kept: [`Storage::Memory`] (the default when embedding) or
+    /// [`Storage::Disk`] (persistent sessions, their queues and subscriptions, and retained
+    /// messages survive a restart; the `vernemq` binary uses the configured data directory).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
     /// Registers a plugin (asked after those registered before it).
     pub fn plugin(self, plugin: Arc<dyn Plugin>) -> Self {
         self.hooks.add(plugin);
@@ -88,7 +103,19 @@ impl BrokerBuilder {
 
     /// Binds every configured MQTT listener and starts serving.
     pub async fn start(self) -> Result<Broker, BrokerError> {
-        let core = BrokerCore::new(Arc::new(self.config), self.hooks);
+        let store = match &self.storage {
+            Storage::Memory => None,
+            Storage::Disk(dir) => {
+                let options = store_options(&self.config);
+                Some(
+                    Persistence::open(dir, &options)
+                        .map_err(|e| BrokerError::Store(e.to_string()))?,
+                )
+            }
+        };
+        let core = BrokerCore::new(Arc::new(self.config), self.hooks, store);
+        core.restore()
+            .map_err(|e| BrokerError::Store(e.to_string()))?;
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
         for lc in &core.config.listeners {
@@ -128,6 +155,33 @@ impl BrokerBuilder {
             tasks.push(tokio::spawn(systree::run(core.clone())));
         }
         Ok(Broker { core, tasks, addrs })
+    }
+}
+
+/// sled's cache size from VerneMQ's `leveldb.maximum_memory` (bytes) or
+/// `leveldb.maximum_memory.percent` (of the machine's memory, from /proc/meminfo).
+fn store_options(config: &Config) -> vmq_store::StoreOptions {
+    let number = |key: &str| {
+        config
+            .get(key)
+            .and_then(|v| v.value.trim().parse::<u64>().ok())
+    };
+    let total_ram = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse::<u64>().ok())
+                .map(|kib| kib * 1024)
+        });
+    vmq_store::StoreOptions {
+        cache_capacity: vmq_store::cache_capacity_from_vernemq(
+            number("leveldb.maximum_memory"),
+            number("leveldb.maximum_memory.percent"),
+            total_ram,
+        ),
+        ..vmq_store::StoreOptions::default()
     }
 }
 
@@ -189,7 +243,11 @@ impl Broker {
         enabled_builtins(&config)
             .into_iter()
             .for_each(|p| hooks.add(p));
-        BrokerBuilder { config, hooks }
+        BrokerBuilder {
+            config,
+            hooks,
+            storage: Storage::Memory,
+        }
     }
 
     /// The addresses the MQTT listeners are bound to, in configuration order.

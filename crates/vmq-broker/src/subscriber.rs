@@ -16,8 +16,8 @@ use std::{
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, Notify};
 use vmq_codec::{QoS, ReasonCode, RetainHandling};
-use vmq_queue::{Queue, QueueMessage};
-use vmq_session::{Delivery, Inflight};
+use vmq_queue::{Queue, QueueAction, QueueMessage};
+use vmq_session::{Delivery, Inflight, Message};
 
 /// A subscriber's identity: mountpoint and client id (VerneMQ's `subscriber_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,6 +111,46 @@ pub struct SubscriberState {
     pub session_expiry_interval: u32,
     /// Removed from the registry: no new message may be queued.
     pub gone: bool,
+    /// Protocol level of the last connection (3, 4 or 5).
+    pub protocol: u8,
+    /// Ids of the messages that have an entry in this subscriber's stored queue; the entry is
+    /// deleted when the client acknowledges the message (or it is dropped).
+    pub persisted: std::collections::HashSet<u128, ahash::RandomState>,
+}
+
+/// What a queue operation means for the message store.
+#[derive(Debug, Clone)]
+pub enum StoreEffect {
+    /// Store the message in this subscriber's queue.
+    Put(Arc<Message>),
+    /// Delete this subscriber's entry for the message id.
+    Delete(u128),
+}
+
+impl SubscriberState {
+    /// Turns the queue's store actions into effects (when `effects` is given; otherwise they
+    /// are dropped). `taking`: the actions come from `take`, whose deletes wait for the
+    /// client's acknowledgement instead.
+    pub fn drain_store_actions(&mut self, effects: Option<&mut Vec<StoreEffect>>, taking: bool) {
+        let Some(effects) = effects else {
+            while self.queue.poll_action().is_some() {}
+            return;
+        };
+        while let Some(action) = self.queue.poll_action() {
+            match action {
+                QueueAction::Persist(q) => {
+                    if self.persisted.insert(q.delivery.msg.id) {
+                        effects.push(StoreEffect::Put(q.delivery.msg));
+                    }
+                }
+                QueueAction::Delete(q) => {
+                    if !taking && self.persisted.remove(&q.delivery.msg.id) {
+                        effects.push(StoreEffect::Delete(q.delivery.msg.id));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Everything the broker keeps for one subscriber id.
@@ -166,13 +206,20 @@ impl Subscriber {
                 generation: 0,
                 session_expiry_interval: 0,
                 gone: false,
+                protocol: 4,
+                persisted: Default::default(),
             }),
         })
     }
 
-    /// Queues `delivery` and wakes the connections that must take it. Returns false when it
-    /// was dropped.
-    pub fn enqueue(&self, delivery: QueuedDelivery, now: Instant) -> EnqueueResult {
+    /// Queues `delivery` and wakes the connections that must take it. With `effects`, what the
+    /// store must do is appended there.
+    pub fn enqueue(
+        &self,
+        delivery: QueuedDelivery,
+        now: Instant,
+        effects: Option<&mut Vec<StoreEffect>>,
+    ) -> EnqueueResult {
         let mut state = self.state.lock();
         if state.gone {
             return EnqueueResult::Dropped;
@@ -185,9 +232,7 @@ impl Subscriber {
                 conn.wake.notify_one();
             }
         }
-        // Store actions (persist / delete) are the store's business (not wired yet); they are
-        // drained so the queue does not accumulate them.
-        while state.queue.poll_action().is_some() {}
+        state.drain_store_actions(effects, false);
         if accepted {
             EnqueueResult::Queued
         } else {

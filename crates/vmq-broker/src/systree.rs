@@ -42,6 +42,6 @@ pub fn publish_once(core: &BrokerCore, matches: &mut MatchBuffer) {
             properties: PublishProperties::default(),
             expires_at: None,
         });
-        core.publish("", None, msg, now, matches);
+        let _ = core.publish("", None, msg, now, matches);
     }
 }
