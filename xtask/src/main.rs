@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's task runner. `test` installs the external test peers (Debian's
 //! mosquitto and mosquitto-clients, paho-mqtt from PyPI, MQTT.js from npm) when they are missing
-//! and runs every test of the workspace; `deps` only installs.
+//! and runs every test of the workspace; `deps` only installs; `icount` prints the codec's
+//! instructions per packet under callgrind (vmq-codec next to mqttbytes).
 
 use std::{
     path::{Path, PathBuf},
@@ -17,10 +18,12 @@ fn main() -> Result<()> {
             test(&args[1..])
         }
         Some("deps") => deps(),
+        Some("icount") => icount(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|deps> [cargo test args]");
+            eprintln!("usage: cargo xtask <test|deps|icount> [args]");
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
+            eprintln!("  icount [case filter]  codec instructions per packet under valgrind");
             std::process::exit(2);
         }
     }
@@ -110,6 +113,19 @@ fn test(extra: &[String]) -> Result<()> {
     run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["test", "--workspace", "--doc"])
+            .current_dir(root()),
+    )
+}
+
+/// Instruction counts of the codec benchmark packets (`crates/vmq-codec/benches/icount.rs`).
+fn icount(extra: &[String]) -> Result<()> {
+    if !have("valgrind") {
+        bail!("icount needs valgrind (apt-get install valgrind)");
+    }
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["bench", "-p", "vmq-codec", "--bench", "icount", "--"])
+            .args(extra)
             .current_dir(root()),
     )
 }

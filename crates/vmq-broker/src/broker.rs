@@ -222,8 +222,13 @@ impl BrokerCore {
         // Phase 2: decide under the registry lock.
         let mut registry = self.registry.lock();
         let existing = registry.get(&id).cloned();
+        // With allow_multiple_sessions a connection joins a session that has connections
+        // now, whatever its clean start flag says (the others must not lose their state).
+        let joins_live = |s: &Arc<Subscriber>| {
+            self.config.allow_multiple_sessions && !s.state.lock().conns.is_empty()
+        };
         let (subscriber, session_present) = match existing {
-            Some(old) if persistence.clean_start => {
+            Some(old) if persistence.clean_start && !joins_live(&old) => {
                 self.discard_subscriber_locked(&mut registry, &old);
                 let fresh = Subscriber::new(id.clone(), self.queue_config(persistence.persistent));
                 registry.insert(id.clone(), fresh.clone());

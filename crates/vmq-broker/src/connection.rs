@@ -59,8 +59,12 @@ const DELIVERY_BATCH: usize = 256;
 /// Above this many unwritten bytes no more deliveries are pulled (slow consumers keep their
 /// messages in the queue, where the queue's limits apply).
 const WRITE_HIGH_WATER: usize = 256 * 1024;
-/// Frames decoded per read before yielding to other work.
-const READ_BUFFER_RESERVE: usize = 4096;
+/// Smallest read buffer: what an idle connection keeps (memory per idle connection matters).
+const MIN_READ: usize = 512;
+/// Largest read buffer: busy connections grow to it so a burst needs few reads.
+const MAX_READ: usize = 64 * 1024;
+/// Write buffers larger than this are released once written out.
+const KEEP_WRITE_BUFFER: usize = 8 * 1024;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a closed connection keeps reading (and discarding) what the peer still sends.
@@ -148,6 +152,8 @@ pub async fn run_connection<S>(
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
+    // Adaptive read size: doubles while reads fill the buffer, halves while they are small.
+    let mut read_size = MIN_READ;
     let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
     tokio::pin!(sleep);
 
@@ -175,9 +181,10 @@ pub async fn run_connection<S>(
                 .reset(tokio::time::Instant::from_std(deadline));
         }
         let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now);
-        if rbuf.capacity() - rbuf.len() < READ_BUFFER_RESERVE / 4 {
-            rbuf.reserve(READ_BUFFER_RESERVE);
+        if rbuf.capacity() - rbuf.len() < read_size / 2 {
+            rbuf.reserve(read_size);
         }
+        let spare = rbuf.capacity() - rbuf.len();
         tokio::select! {
             biased;
             command = control_rx.recv() => match command {
@@ -192,6 +199,9 @@ pub async fn run_connection<S>(
                 Ok(n) => {
                     conn.core.metrics.add(Counter::BytesSent, n as u64);
                     wbuf.advance(n);
+                    if wbuf.is_empty() && wbuf.capacity() > KEEP_WRITE_BUFFER {
+                        wbuf = BytesMut::new();
+                    }
                 }
             },
             read = reader.read_buf(&mut rbuf), if !read_paused => match read {
@@ -203,8 +213,16 @@ pub async fn run_connection<S>(
                 }
                 Ok(n) => {
                     conn.core.metrics.add(Counter::BytesReceived, n as u64);
+                    if n >= spare {
+                        read_size = (read_size * 2).min(MAX_READ);
+                    } else if n < read_size / 4 {
+                        read_size = (read_size / 2).max(MIN_READ);
+                    }
                     let limits = conn.limits;
                     conn.handle_input(&mut rbuf, &limits).await;
+                    if rbuf.is_empty() && rbuf.capacity() > read_size * 2 {
+                        rbuf = BytesMut::new();
+                    }
                 }
             },
             () = wake.notified(), if conn.subscriber.is_some() => {}
@@ -317,11 +335,18 @@ impl Connection {
     async fn process_actions(&mut self) {
         while let Some(action) = self.session.poll_action() {
             match action {
-                Action::Connect(req) => self.on_connect(*req).await,
-                Action::Auth { properties, reauth } => self.on_auth(properties, reauth).await,
+                // Boxed: registration, enhanced authentication and subscriptions are rare and
+                // their futures are large (they may await plugins); keeping them out of line
+                // keeps every connection task small.
+                Action::Connect(req) => Box::pin(self.on_connect(*req)).await,
+                Action::Auth { properties, reauth } => {
+                    Box::pin(self.on_auth(properties, reauth)).await;
+                }
                 Action::Publish(publish) => self.on_publish(publish).await,
-                Action::Subscribe(subscribe) => self.on_subscribe(subscribe).await,
-                Action::Unsubscribe(unsubscribe) => self.on_unsubscribe(unsubscribe).await,
+                Action::Subscribe(subscribe) => Box::pin(self.on_subscribe(subscribe)).await,
+                Action::Unsubscribe(unsubscribe) => {
+                    Box::pin(self.on_unsubscribe(unsubscribe)).await;
+                }
                 Action::Acknowledged(delivery) => {
                     if let Some(sub) = &self.subscriber {
                         self.core.message_done(sub, delivery.msg.id);

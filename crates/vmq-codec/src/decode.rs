@@ -2,7 +2,7 @@
 //! a [`Packet`]), with every validation rule of the three protocol versions. Strings, topics,
 //! payloads and binary properties are slices of the frame.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::reader::Reader;
 use crate::topic::{valid_topic_filter_bytes, valid_topic_name_bytes, SHARE_PREFIX};
@@ -118,12 +118,15 @@ impl Packet {
         if flags != required_flags {
             return Err(DecodeError::InvalidHeaderFlags { packet, flags });
         }
-        let mut r = Reader::new(&frame, h.header_len, frame.len());
         let v5 = version.is_v5();
+        if packet == PacketType::Publish {
+            return publish(frame, h.header_len, flags, v5);
+        }
+        let mut r = Reader::new(&frame, h.header_len, frame.len());
         let p = match packet {
             PacketType::Connect => Packet::Connect(Box::new(connect(&mut r)?)),
             PacketType::ConnAck => Packet::ConnAck(connack(&mut r, v5)?),
-            PacketType::Publish => Packet::Publish(publish(&mut r, flags, v5)?),
+            PacketType::Publish => return Err(DecodeError::InvalidPacketType(ptype)),
             PacketType::PubAck => {
                 let (packet_id, reason_code, properties) = pub_response(&mut r, packet, v5)?;
                 Packet::PubAck(PubAck {
@@ -289,22 +292,26 @@ fn connack(r: &mut Reader<'_>, v5: bool) -> Result<ConnAck, DecodeError> {
     })
 }
 
+/// PUBLISH, the hot path: takes the frame by value so that the payload is the frame itself,
+/// advanced past the variable header (no reference count traffic), and builds the [`Packet`] in
+/// place.
 #[inline]
-fn publish(r: &mut Reader<'_>, flags: u8, v5: bool) -> Result<Publish, DecodeError> {
+fn publish(frame: Bytes, header_len: usize, flags: u8, v5: bool) -> Result<Packet, DecodeError> {
     let dup = flags & 0x08 != 0;
     let qos = qos((flags >> 1) & 0x03)?;
     let retain = flags & 0x01 != 0;
     if dup && qos == QoS::AtMostOnce {
         return Err(DecodeError::DupWithQoS0);
     }
-    let topic = r.string()?;
+    let mut r = Reader::new(&frame, header_len, frame.len());
+    let (topic, wildcard) = r.topic()?;
     let packet_id = if qos == QoS::AtMostOnce {
         0
     } else {
-        packet_id(r)?
+        packet_id(&mut r)?
     };
     let properties = if v5 {
-        props::publish(r)?
+        props::publish(&mut r)?
     } else {
         PublishProperties::default()
     };
@@ -315,11 +322,13 @@ fn publish(r: &mut Reader<'_>, flags: u8, v5: bool) -> Result<Publish, DecodeErr
         if properties.topic_alias.is_none() {
             return Err(DecodeError::MissingTopic);
         }
-    } else if topic.as_bytes().iter().any(|&b| b == b'+' || b == b'#') {
+    } else if wildcard {
         return Err(DecodeError::InvalidTopicName);
     }
-    let payload = r.rest();
-    Ok(Publish {
+    let at = r.pos();
+    let mut payload = frame;
+    payload.advance(at);
+    Ok(Packet::Publish(Publish {
         dup,
         qos,
         retain,
@@ -327,7 +336,7 @@ fn publish(r: &mut Reader<'_>, flags: u8, v5: bool) -> Result<Publish, DecodeErr
         packet_id,
         properties,
         payload,
-    })
+    }))
 }
 
 /// PUBACK, PUBREC, PUBREL, PUBCOMP: packet id, then for MQTT 5 an optional reason code and

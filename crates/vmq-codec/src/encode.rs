@@ -5,46 +5,58 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::props::Props;
-use crate::wire::{put_binary, put_str, put_var_int, var_int_len};
+use crate::props::MAX_VAR_INT;
+use crate::wire::{put_binary, put_str, put_var_int, var_int_bytes, var_int_len};
 use crate::{packet::*, EncodeError, PacketType};
 
 /// Remaining length of a PUBACK-like packet for MQTT 5 (3.4.2.1: reason code and properties
 /// omitted when possible).
 #[inline]
-fn pub_response_len(rc: ReasonCode, props: &AckProperties, v5: bool) -> usize {
+fn pub_response_len(rc: ReasonCode, props: &AckProperties, v5: bool) -> (usize, usize) {
     if !v5 {
-        return 2;
+        return (2, 0);
     }
     let plen = props.len();
     if plen == 0 {
-        if rc == ReasonCode::Success {
-            2
-        } else {
-            3
-        }
+        (if rc == ReasonCode::Success { 2 } else { 3 }, 0)
     } else {
-        3 + var_int_len(plen) + plen
+        (3 + var_int_len(plen) + plen, plen)
     }
 }
 
 /// Remaining length of DISCONNECT / AUTH for MQTT 5 (reason code and properties omitted when
 /// possible).
 #[inline]
-fn short_len(rc: ReasonCode, plen: usize) -> usize {
+fn short_len(rc: ReasonCode, plen: usize) -> (usize, usize) {
     if plen == 0 {
-        if rc == ReasonCode::Success {
-            0
-        } else {
-            1
-        }
+        (if rc == ReasonCode::Success { 0 } else { 1 }, 0)
     } else {
-        1 + var_int_len(plen) + plen
+        (1 + var_int_len(plen) + plen, plen)
+    }
+}
+
+/// `n` plus, for MQTT 5, a property list of `plen()` bytes with its length prefix; returns the
+/// remaining length and the property length.
+#[inline]
+fn with_props(n: usize, v5: bool, plen: impl FnOnce() -> usize) -> (usize, usize) {
+    if v5 {
+        let plen = plen();
+        (n + var_int_len(plen) + plen, plen)
+    } else {
+        (n, 0)
     }
 }
 
 impl Packet {
     /// The remaining length (the body after the fixed header) of this packet for `version`.
+    #[inline]
     fn remaining_len(&self, version: ProtocolVersion) -> usize {
+        self.lens(version).0
+    }
+
+    /// The remaining length and the length of the packet's (first) property list, without its
+    /// length prefix (0 for 3.x), so that [`Packet::encode`] computes each once.
+    fn lens(&self, version: ProtocolVersion) -> (usize, usize) {
         let v5 = version.is_v5();
         match self {
             Packet::Connect(c) => {
@@ -55,8 +67,9 @@ impl Packet {
                     6
                 };
                 let mut n = name + 1 + 1 + 2 + 2 + c.client_id.len();
+                let plen = if cv5 { c.properties.len() } else { 0 };
                 if cv5 {
-                    n += c.properties.wire_len();
+                    n += var_int_len(plen) + plen;
                 }
                 if let Some(w) = &c.will {
                     if cv5 {
@@ -70,53 +83,39 @@ impl Packet {
                 if let Some(p) = &c.password {
                     n += 2 + p.len();
                 }
-                n
+                (n, plen)
             }
-            Packet::ConnAck(c) => 2 + if v5 { c.properties.wire_len() } else { 0 },
+            Packet::ConnAck(c) => with_props(2, v5, || c.properties.len()),
             Packet::Publish(p) => {
-                let mut n = 2 + p.topic.len() + p.payload.len();
-                if p.qos != QoS::AtMostOnce {
-                    n += 2;
-                }
-                if v5 {
-                    n += p.properties.wire_len();
-                }
-                n
+                let n = 2 + p.topic.len() + p.payload.len() + packet_id_len(p.qos);
+                with_props(n, v5, || p.properties.len())
             }
             Packet::PubAck(p) => pub_response_len(p.reason_code, &p.properties, v5),
             Packet::PubRec(p) => pub_response_len(p.reason_code, &p.properties, v5),
             Packet::PubRel(p) => pub_response_len(p.reason_code, &p.properties, v5),
             Packet::PubComp(p) => pub_response_len(p.reason_code, &p.properties, v5),
             Packet::Subscribe(s) => {
-                let mut n = 2 + s.filters.iter().map(|f| 3 + f.filter.len()).sum::<usize>();
-                if v5 {
-                    n += s.properties.wire_len();
-                }
-                n
+                let n = 2 + s.filters.iter().map(|f| 3 + f.filter.len()).sum::<usize>();
+                with_props(n, v5, || s.properties.len())
             }
-            Packet::SubAck(s) => {
-                2 + s.reason_codes.len() + if v5 { s.properties.wire_len() } else { 0 }
-            }
+            Packet::SubAck(s) => with_props(2 + s.reason_codes.len(), v5, || s.properties.len()),
             Packet::Unsubscribe(u) => {
-                let mut n = 2 + u.filters.iter().map(|f| 2 + f.len()).sum::<usize>();
-                if v5 {
-                    n += u.properties.wire_len();
-                }
-                n
+                let n = 2 + u.filters.iter().map(|f| 2 + f.len()).sum::<usize>();
+                with_props(n, v5, || u.properties.len())
             }
             Packet::UnsubAck(u) => {
                 if v5 {
-                    2 + u.properties.wire_len() + u.reason_codes.len()
+                    with_props(2 + u.reason_codes.len(), v5, || u.properties.len())
                 } else {
-                    2
+                    (2, 0)
                 }
             }
-            Packet::PingReq | Packet::PingResp => 0,
+            Packet::PingReq | Packet::PingResp => (0, 0),
             Packet::Disconnect(d) => {
                 if v5 {
                     short_len(d.reason_code, d.properties.len())
                 } else {
-                    0
+                    (0, 0)
                 }
             }
             Packet::Auth(a) => short_len(a.reason_code, a.properties.len()),
@@ -137,7 +136,21 @@ impl Packet {
     /// PUBACK-like packets, DISCONNECT and UNSUBACK) are ignored, and CONNACK and SUBACK reason
     /// codes are mapped to 3.x return codes (see [`ReasonCode::to_v3_connack`] and
     /// [`ReasonCode::to_v3_suback`]).
+    #[inline]
     pub fn encode(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        match self {
+            Packet::Publish(p) => publish(p, version.is_v5(), buf),
+            _ => self.encode_other(version, buf),
+        }
+    }
+
+    /// [`Packet::encode`] of every packet but PUBLISH.
+    #[inline(never)]
+    fn encode_other(
+        &self,
+        version: ProtocolVersion,
+        buf: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
         let start = buf.len();
         let res = self.encode_inner(version, buf);
         if res.is_err() {
@@ -152,13 +165,10 @@ impl Packet {
         buf: &mut BytesMut,
     ) -> Result<(), EncodeError> {
         let v5 = version.is_v5();
-        let remaining = self.remaining_len(version);
+        let (remaining, plen) = self.lens(version);
         let packet = self.packet_type();
         let mut byte1 = (packet as u8) << 4;
         match self {
-            Packet::Publish(p) => {
-                byte1 |= (u8::from(p.dup) << 3) | ((p.qos as u8) << 1) | u8::from(p.retain)
-            }
             Packet::PubRel(_) | Packet::Subscribe(_) | Packet::Unsubscribe(_) => byte1 |= 0b0010,
             Packet::Auth(_) if !v5 => return Err(EncodeError::NotInVersion { packet, version }),
             _ => {}
@@ -167,7 +177,7 @@ impl Packet {
         buf.put_u8(byte1);
         put_var_int(buf, remaining)?;
         match self {
-            Packet::Connect(c) => connect(c, buf),
+            Packet::Connect(c) => connect(c, plen, buf),
             Packet::ConnAck(c) => {
                 if c.session_present && c.reason_code != ReasonCode::Success {
                     return Err(EncodeError::ReasonCodeNotAllowed {
@@ -179,42 +189,56 @@ impl Packet {
                 if v5 {
                     check_rc(packet, c.reason_code)?;
                     buf.put_u8(c.reason_code as u8);
-                    c.properties.write(buf)
+                    c.properties.write_len(buf, plen)
                 } else {
                     buf.put_u8(c.reason_code.to_v3_connack());
                     Ok(())
                 }
             }
-            Packet::Publish(p) => {
-                put_str(buf, &p.topic)?;
-                if p.qos != QoS::AtMostOnce {
-                    put_packet_id(buf, p.packet_id)?;
-                }
-                if v5 {
-                    p.properties.write(buf)?;
-                }
-                buf.put_slice(&p.payload);
-                Ok(())
-            }
-            Packet::PubAck(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5)
-            }
-            Packet::PubRec(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5)
-            }
-            Packet::PubRel(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5)
-            }
-            Packet::PubComp(p) => {
-                pub_response(buf, packet, p.packet_id, p.reason_code, &p.properties, v5)
-            }
+            Packet::Publish(p) => publish(p, v5, buf),
+            Packet::PubAck(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
+            Packet::PubRec(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
+            Packet::PubRel(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
+            Packet::PubComp(p) => pub_response(
+                buf,
+                packet,
+                p.packet_id,
+                p.reason_code,
+                &p.properties,
+                v5,
+                plen,
+            ),
             Packet::Subscribe(s) => {
                 put_packet_id(buf, s.packet_id)?;
                 if s.filters.is_empty() {
                     return Err(EncodeError::EmptyPayload(packet));
                 }
                 if v5 {
-                    s.properties.write(buf)?;
+                    s.properties.write_len(buf, plen)?;
                 }
                 for f in &s.filters {
                     put_str(buf, &f.filter)?;
@@ -235,7 +259,7 @@ impl Packet {
                     return Err(EncodeError::EmptyPayload(packet));
                 }
                 if v5 {
-                    s.properties.write(buf)?;
+                    s.properties.write_len(buf, plen)?;
                     for &rc in &s.reason_codes {
                         check_rc(packet, rc)?;
                         buf.put_u8(rc as u8);
@@ -253,7 +277,7 @@ impl Packet {
                     return Err(EncodeError::EmptyPayload(packet));
                 }
                 if v5 {
-                    u.properties.write(buf)?;
+                    u.properties.write_len(buf, plen)?;
                 }
                 for f in &u.filters {
                     put_str(buf, f)?;
@@ -266,7 +290,7 @@ impl Packet {
                     if u.reason_codes.is_empty() {
                         return Err(EncodeError::EmptyPayload(packet));
                     }
-                    u.properties.write(buf)?;
+                    u.properties.write_len(buf, plen)?;
                     for &rc in &u.reason_codes {
                         check_rc(packet, rc)?;
                         buf.put_u8(rc as u8);
@@ -280,7 +304,7 @@ impl Packet {
                     check_rc(packet, d.reason_code)?;
                     buf.put_u8(d.reason_code as u8);
                     if remaining > 1 {
-                        d.properties.write(buf)?;
+                        d.properties.write_len(buf, plen)?;
                     }
                 }
                 Ok(())
@@ -290,13 +314,85 @@ impl Packet {
                 if remaining > 0 {
                     buf.put_u8(a.reason_code as u8);
                     if remaining > 1 {
-                        a.properties.write(buf)?;
+                        a.properties.write_len(buf, plen)?;
                     }
                 }
                 Ok(())
             }
         }
     }
+}
+
+/// Bytes of the packet identifier of a PUBLISH: none at QoS 0.
+#[inline]
+fn packet_id_len(qos: QoS) -> usize {
+    if qos == QoS::AtMostOnce {
+        0
+    } else {
+        2
+    }
+}
+
+/// PUBLISH, the hot path: lengths computed once and every check done before the first byte is
+/// written, one `reserve`, then straight writes. On error `buf` is left as it was.
+#[inline]
+fn publish(p: &Publish, v5: bool, buf: &mut BytesMut) -> Result<(), EncodeError> {
+    let plen = if v5 { p.properties.len() } else { 0 };
+    let topic = p.topic.as_bytes();
+    let mut remaining = 2 + topic.len() + p.payload.len() + packet_id_len(p.qos);
+    if v5 {
+        remaining += var_int_len(plen) + plen;
+    }
+    if remaining > MAX_VAR_INT as usize {
+        return Err(EncodeError::PacketTooLarge(remaining));
+    }
+    let topic_len =
+        u16::try_from(topic.len()).map_err(|_| EncodeError::FieldTooLong(topic.len()))?;
+    let qos = p.qos != QoS::AtMostOnce;
+    if qos && p.packet_id == 0 {
+        return Err(EncodeError::ZeroPacketId);
+    }
+    // At most 4 bytes of remaining length: reserving 5 more than the body is always enough.
+    buf.reserve(5 + remaining);
+    let start = buf.len();
+    let byte1 = ((PacketType::Publish as u8) << 4)
+        | (u8::from(p.dup) << 3)
+        | ((p.qos as u8) << 1)
+        | u8::from(p.retain);
+    // The fixed header and the topic length in as few writes as possible.
+    if remaining < 0x80 {
+        buf.put_u32(u32::from(byte1) << 24 | (remaining as u32) << 16 | u32::from(topic_len));
+    } else if remaining < 0x4000 {
+        buf.put_u8(byte1);
+        buf.put_u32(
+            ((remaining as u32) & 0x7F | 0x80) << 24
+                | ((remaining >> 7) as u32) << 16
+                | u32::from(topic_len),
+        );
+    } else {
+        let (rl, rl_len) = var_int_bytes(remaining);
+        buf.put_u8(byte1);
+        buf.put_slice(&rl[..rl_len]);
+        buf.put_u16(topic_len);
+    }
+    buf.put_slice(topic);
+    if qos {
+        buf.put_u16(p.packet_id);
+    }
+    if v5 {
+        if plen == 0 {
+            buf.put_u8(0);
+        } else {
+            let (pl, pl_len) = var_int_bytes(plen);
+            buf.put_slice(&pl[..pl_len]);
+            if let Err(e) = p.properties.put(buf) {
+                buf.truncate(start);
+                return Err(e);
+            }
+        }
+    }
+    buf.put_slice(&p.payload);
+    Ok(())
 }
 
 #[inline]
@@ -324,22 +420,22 @@ fn pub_response(
     rc: ReasonCode,
     props: &AckProperties,
     v5: bool,
+    plen: usize,
 ) -> Result<(), EncodeError> {
     put_packet_id(buf, id)?;
     if v5 {
         check_rc(packet, rc)?;
-        let plen = props.len();
         if plen > 0 || rc != ReasonCode::Success {
             buf.put_u8(rc as u8);
         }
         if plen > 0 {
-            props.write(buf)?;
+            props.write_len(buf, plen)?;
         }
     }
     Ok(())
 }
 
-fn connect(c: &Connect, buf: &mut BytesMut) -> Result<(), EncodeError> {
+fn connect(c: &Connect, plen: usize, buf: &mut BytesMut) -> Result<(), EncodeError> {
     let v5 = c.protocol.is_v5();
     if c.bridge && v5 {
         return Err(EncodeError::NotInVersion {
@@ -371,7 +467,7 @@ fn connect(c: &Connect, buf: &mut BytesMut) -> Result<(), EncodeError> {
     buf.put_u8(flags);
     buf.put_u16(c.keep_alive);
     if v5 {
-        c.properties.write(buf)?;
+        c.properties.write_len(buf, plen)?;
     }
     put_str(buf, &c.client_id)?;
     if let Some(w) = &c.will {

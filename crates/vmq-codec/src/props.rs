@@ -53,6 +53,17 @@ fn props_reader<'a>(r: &mut Reader<'a>) -> Result<Reader<'a>, DecodeError> {
     r.sub(len as usize)
 }
 
+/// Consumes a zero property length, the common case, and says whether it did.
+#[inline]
+fn no_props(r: &mut Reader<'_>) -> bool {
+    if r.peek() == Some(0) {
+        r.skip_byte();
+        true
+    } else {
+        false
+    }
+}
+
 /// Reads one property identifier; identifiers are variable byte integers (2.2.2.2) but all
 /// defined ones fit in a byte.
 #[inline]
@@ -126,6 +137,9 @@ fn auth_pair(method: &Option<Utf8Str>, data: &Option<Bytes>) -> Result<(), Decod
 
 /// CONNECT properties.
 pub(crate) fn connect(r: &mut Reader<'_>) -> Result<ConnectProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(ConnectProperties::default());
+    }
     const P: PacketType = PacketType::Connect;
     let mut r = props_reader(r)?;
     let mut p = ConnectProperties::default();
@@ -186,6 +200,9 @@ pub(crate) fn connect(r: &mut Reader<'_>) -> Result<ConnectProperties, DecodeErr
 
 /// Will properties (in the CONNECT payload).
 pub(crate) fn will(r: &mut Reader<'_>) -> Result<WillProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(WillProperties::default());
+    }
     const P: PacketType = PacketType::Connect;
     let mut r = props_reader(r)?;
     let mut p = WillProperties::default();
@@ -229,6 +246,9 @@ pub(crate) fn will(r: &mut Reader<'_>) -> Result<WillProperties, DecodeError> {
 
 /// CONNACK properties.
 pub(crate) fn connack(r: &mut Reader<'_>) -> Result<ConnAckProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(ConnAckProperties::default());
+    }
     const P: PacketType = PacketType::ConnAck;
     let mut r = props_reader(r)?;
     let mut p = ConnAckProperties::default();
@@ -333,6 +353,9 @@ pub(crate) fn connack(r: &mut Reader<'_>) -> Result<ConnAckProperties, DecodeErr
 
 /// PUBLISH properties.
 pub(crate) fn publish(r: &mut Reader<'_>) -> Result<PublishProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(PublishProperties::default());
+    }
     const P: PacketType = PacketType::Publish;
     let mut r = props_reader(r)?;
     let mut p = PublishProperties::default();
@@ -383,6 +406,9 @@ pub(crate) fn publish(r: &mut Reader<'_>) -> Result<PublishProperties, DecodeErr
 
 /// Properties of PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK.
 pub(crate) fn ack(r: &mut Reader<'_>, packet: PacketType) -> Result<AckProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(AckProperties::default());
+    }
     let mut r = props_reader(r)?;
     let mut p = AckProperties::default();
     while !r.is_empty() {
@@ -405,6 +431,9 @@ pub(crate) fn ack(r: &mut Reader<'_>, packet: PacketType) -> Result<AckPropertie
 
 /// SUBSCRIBE properties.
 pub(crate) fn subscribe(r: &mut Reader<'_>) -> Result<SubscribeProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(SubscribeProperties::default());
+    }
     const P: PacketType = PacketType::Subscribe;
     let mut r = props_reader(r)?;
     let mut p = SubscribeProperties::default();
@@ -431,6 +460,9 @@ pub(crate) fn subscribe(r: &mut Reader<'_>) -> Result<SubscribeProperties, Decod
 
 /// UNSUBSCRIBE properties.
 pub(crate) fn unsubscribe(r: &mut Reader<'_>) -> Result<UnsubscribeProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(UnsubscribeProperties::default());
+    }
     const P: PacketType = PacketType::Unsubscribe;
     let mut r = props_reader(r)?;
     let mut p = UnsubscribeProperties::default();
@@ -450,6 +482,9 @@ pub(crate) fn unsubscribe(r: &mut Reader<'_>) -> Result<UnsubscribeProperties, D
 
 /// DISCONNECT properties.
 pub(crate) fn disconnect(r: &mut Reader<'_>) -> Result<DisconnectProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(DisconnectProperties::default());
+    }
     const P: PacketType = PacketType::Disconnect;
     let mut r = props_reader(r)?;
     let mut p = DisconnectProperties::default();
@@ -481,6 +516,9 @@ pub(crate) fn disconnect(r: &mut Reader<'_>) -> Result<DisconnectProperties, Dec
 
 /// AUTH properties.
 pub(crate) fn auth(r: &mut Reader<'_>) -> Result<AuthProperties, DecodeError> {
+    if no_props(r) {
+        return Ok(AuthProperties::default());
+    }
     const P: PacketType = PacketType::Auth;
     let mut r = props_reader(r)?;
     let mut p = AuthProperties::default();
@@ -532,7 +570,16 @@ pub(crate) trait Props {
     /// Writes the length prefix and the properties.
     #[inline]
     fn write(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        put_var_int(buf, self.len())?;
+        self.write_len(buf, self.len())
+    }
+
+    /// [`Props::write`] with the length already computed (`len == self.len()`).
+    #[inline]
+    fn write_len(&self, buf: &mut BytesMut, len: usize) -> Result<(), EncodeError> {
+        put_var_int(buf, len)?;
+        if len == 0 {
+            return Ok(());
+        }
         self.put(buf)
     }
 }
@@ -746,8 +793,27 @@ impl Props for ConnAckProperties {
     }
 }
 
+impl PublishProperties {
+    /// True when no property is set (the common case, checked before summing lengths).
+    #[inline]
+    fn is_empty(&self) -> bool {
+        self.payload_format_indicator.is_none()
+            && self.message_expiry_interval.is_none()
+            && self.topic_alias.is_none()
+            && self.response_topic.is_none()
+            && self.correlation_data.is_none()
+            && self.user_properties.is_empty()
+            && self.subscription_identifiers.is_empty()
+            && self.content_type.is_none()
+    }
+}
+
 impl Props for PublishProperties {
+    #[inline]
     fn len(&self) -> usize {
+        if self.is_empty() {
+            return 0;
+        }
         l_u8(&self.payload_format_indicator)
             + l_u32(&self.message_expiry_interval)
             + l_u16(&self.topic_alias)

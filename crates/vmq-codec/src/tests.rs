@@ -1147,3 +1147,21 @@ fn reason_code_from_u8_round_trips() {
     }
     assert_eq!(n, 43);
 }
+
+#[test]
+fn publish_remaining_length_boundaries_round_trip() {
+    // Remaining lengths of 127/128 and 16,383/16,384 bytes: 1, 2 and 3 byte encodings.
+    for v in [V3_1_1, V5] {
+        let fixed = 2 + 1 + 2 + usize::from(v == V5);
+        for remaining in [127usize, 128, 16_383, 16_384] {
+            let p = Packet::Publish(Publish {
+                qos: QoS::AtLeastOnce,
+                packet_id: 9,
+                ..Publish::new("t", vec![7u8; remaining - fixed])
+            });
+            let b = enc(&p, v);
+            assert_eq!(check(&b, &DecodeLimits::default()), Ok(Some(b.len())));
+            assert_eq!(dec(&b, v).unwrap(), p, "{remaining} {v:?}");
+        }
+    }
+}

@@ -1,6 +1,8 @@
 //! Syntax of topic names and topic filters (MQTT 4.7, 4.8.2), as checked by the decoder. These are
 //! syntax checks only; authorisation, mountpoints and `$`-topic policy belong to the router.
 
+use crate::utf8::byte_eq;
+
 /// The prefix of a shared subscription filter: `$share/<group>/<filter>`.
 pub const SHARE_PREFIX: &str = "$share/";
 
@@ -17,9 +19,18 @@ pub(crate) fn valid_topic_name_bytes(topic: &[u8]) -> bool {
     !topic.is_empty() && !has_wildcard(topic)
 }
 
+/// True when `b` contains `+` or `#`, eight bytes at a time.
 #[inline]
-fn has_wildcard(b: &[u8]) -> bool {
-    b.iter().any(|&b| b == b'+' || b == b'#')
+pub(crate) fn has_wildcard(b: &[u8]) -> bool {
+    let mut chunks = b.chunks_exact(8);
+    let mut found = 0u64;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let w = u64::from_ne_bytes(w);
+        found |= byte_eq(w, b'+') | byte_eq(w, b'#');
+    }
+    found != 0 || chunks.remainder().iter().any(|&b| b == b'+' || b == b'#')
 }
 
 /// True when `filter` is a valid topic filter: non-empty (MQTT-4.7.3-1), `#` only as the whole
@@ -50,19 +61,24 @@ pub fn is_shared(filter: &str) -> bool {
     filter.starts_with(SHARE_PREFIX)
 }
 
+/// A filter without the share prefix, in one pass: `#` only as the whole last level, `+` only as
+/// a whole level.
+#[inline]
 fn valid_plain_filter(filter: &[u8]) -> bool {
     if filter.is_empty() {
         return false;
     }
-    let mut levels = filter.split(|&b| b == b'/').peekable();
-    while let Some(level) = levels.next() {
-        let last = levels.peek().is_none();
-        if level.len() == 1 {
-            if level[0] == b'#' && !last {
-                return false;
-            }
-        } else if has_wildcard(level) {
-            return false;
+    if !has_wildcard(filter) {
+        return true;
+    }
+    let last = filter.len() - 1;
+    for (i, &b) in filter.iter().enumerate() {
+        let whole_level =
+            || (i == 0 || filter[i - 1] == b'/') && (i == last || filter[i + 1] == b'/');
+        match b {
+            b'#' if i != last || !whole_level() => return false,
+            b'+' if !whole_level() => return false,
+            _ => {}
         }
     }
     true
@@ -71,6 +87,39 @@ fn valid_plain_filter(filter: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The filter rules level by level, the way the specification states them.
+    fn reference_plain_filter(filter: &[u8]) -> bool {
+        if filter.is_empty() {
+            return false;
+        }
+        let levels: Vec<&[u8]> = filter.split(|&b| b == b'/').collect();
+        levels.iter().enumerate().all(|(i, level)| match level {
+            [b'#'] => i == levels.len() - 1,
+            [b'+'] => true,
+            l => !l.iter().any(|&b| b == b'+' || b == b'#'),
+        })
+    }
+
+    #[test]
+    fn one_pass_filter_check_matches_the_level_rules() {
+        let alphabet = [b'a', b'/', b'+', b'#'];
+        for len in 0..=7u32 {
+            for mut n in 0..4usize.pow(len) {
+                let mut f = Vec::new();
+                for _ in 0..len {
+                    f.push(alphabet[n % 4]);
+                    n /= 4;
+                }
+                assert_eq!(
+                    valid_plain_filter(&f),
+                    reference_plain_filter(&f),
+                    "{}",
+                    String::from_utf8_lossy(&f)
+                );
+            }
+        }
+    }
 
     #[test]
     fn mqtt_4_7_1_2_multi_level_wildcard_must_be_last() {
@@ -110,6 +159,19 @@ mod tests {
         assert!(!valid_topic_name("a/+/c"));
         assert!(!valid_topic_name("a/#"));
         assert!(!valid_topic_name("a#"));
+        assert!(!valid_topic_name("abcdefghijklmnop/+"));
+        assert!(!valid_topic_name("abcdefgh#"));
+        assert!(!valid_topic_name("abcdefg#ijklmnop"));
+        assert!(valid_topic_name("abcdefghijklmnop/q"));
+        for i in 0..24 {
+            let mut t = vec![b'x'; 24];
+            t[i] = b'+';
+            assert!(has_wildcard(&t));
+            t[i] = b'#';
+            assert!(has_wildcard(&t));
+            t[i] = b'*';
+            assert!(!has_wildcard(&t));
+        }
     }
 
     #[test]

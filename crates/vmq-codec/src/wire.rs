@@ -18,24 +18,42 @@ pub(crate) fn var_int_len(v: usize) -> usize {
     }
 }
 
+/// `v` as a variable byte integer: the bytes (only the first `len` are meaningful) and `len`.
+/// `v` must not exceed the maximum (268,435,455); [`put_var_int`] checks it.
+#[inline]
+pub(crate) fn var_int_bytes(v: usize) -> ([u8; 4], usize) {
+    if v < 0x80 {
+        return ([v as u8, 0, 0, 0], 1);
+    }
+    if v < 0x4000 {
+        return ([(v as u8) | 0x80, (v >> 7) as u8, 0, 0], 2);
+    }
+    let b = [
+        (v as u8) | 0x80,
+        ((v >> 7) as u8) | 0x80,
+        ((v >> 14) as u8) & 0x7F,
+        ((v >> 21) as u8) & 0x7F,
+    ];
+    if v < 0x20_0000 {
+        ([b[0], b[1], b[2], 0], 3)
+    } else {
+        ([b[0], b[1], b[2] | 0x80, b[3]], 4)
+    }
+}
+
 /// Writes `v` as a variable byte integer.
 #[inline]
 pub(crate) fn put_var_int(buf: &mut BytesMut, v: usize) -> Result<(), EncodeError> {
     if v > MAX_VAR_INT as usize {
         return Err(EncodeError::PacketTooLarge(v));
     }
-    let mut v = v;
-    loop {
-        let mut b = (v & 0x7F) as u8;
-        v >>= 7;
-        if v > 0 {
-            b |= 0x80;
-        }
-        buf.put_u8(b);
-        if v == 0 {
-            return Ok(());
-        }
+    if v < 0x80 {
+        buf.put_u8(v as u8);
+    } else {
+        let (b, n) = var_int_bytes(v);
+        buf.put_slice(&b[..n]);
     }
+    Ok(())
 }
 
 /// Writes binary data with its two byte length.
@@ -86,4 +104,58 @@ pub(crate) fn fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>, DecodeErro
         }
     }
     Err(DecodeError::MalformedVarInt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The variable byte integer encoding of 1.5.5, written the plain way.
+    fn reference(mut v: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let mut b = (v % 128) as u8;
+            v /= 128;
+            if v > 0 {
+                b |= 0x80;
+            }
+            out.push(b);
+            if v == 0 {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn mqtt_1_5_5_variable_byte_integer_encoding_at_every_boundary() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            2_097_151,
+            2_097_152,
+            200_000_000,
+            268_435_455,
+        ] {
+            let (b, n) = var_int_bytes(v);
+            assert_eq!(&b[..n], &reference(v)[..], "{v}");
+            assert_eq!(n, var_int_len(v), "{v}");
+            let mut buf = BytesMut::new();
+            put_var_int(&mut buf, v).unwrap();
+            assert_eq!(&buf[..], &reference(v)[..], "{v}");
+            let mut framed = vec![0x30];
+            framed.extend_from_slice(&buf);
+            let h = fixed_header(&framed).unwrap().unwrap();
+            assert_eq!(h.remaining_len, v);
+        }
+        let mut buf = BytesMut::new();
+        assert_eq!(
+            put_var_int(&mut buf, 268_435_456),
+            Err(EncodeError::PacketTooLarge(268_435_456))
+        );
+    }
 }

@@ -169,8 +169,9 @@ pub struct Config {
     pub max_message_rate: u32,
     /// `upgrade_outgoing_qos` (default off).
     pub upgrade_outgoing_qos: bool,
-    /// Always `false`: VerneMQ 2.1 has no `allow_multiple_sessions` key (a new connection
-    /// always takes over; see `coordinate_registrations` and `queue_deliver_mode`).
+    /// `allow_multiple_sessions` (default off): several connections may share a client id,
+    /// the queue delivering by `queue_deliver_mode`. VerneMQ 1.x had this key; the 2.1 schema
+    /// dropped it, so it is accepted here as an extension for old configurations.
     pub allow_multiple_sessions: bool,
     /// `mqtt_connect_timeout` (ms, default 5000).
     pub mqtt_connect_timeout: Duration,
@@ -442,7 +443,7 @@ impl Config {
             max_message_size: t.int("max_message_size", 0),
             max_message_rate: t.int("max_message_rate", 0),
             upgrade_outgoing_qos: t.flag("upgrade_outgoing_qos", false),
-            allow_multiple_sessions: false,
+            allow_multiple_sessions: t.flag("allow_multiple_sessions", false),
             mqtt_connect_timeout: t.duration(
                 "mqtt_connect_timeout",
                 Unit::Ms,

@@ -33,6 +33,8 @@ pub(crate) const KEYS: &[KeyDef] = &[
     KeyDef { key: "max_message_rate", datatype: Datatype::Integer, default: Some("0"), schema: "vmq_server", hidden: true },
     KeyDef { key: "max_message_size", datatype: Datatype::Integer, default: Some("0"), schema: "vmq_server", hidden: false },
     KeyDef { key: "upgrade_outgoing_qos", datatype: Datatype::Flag, default: Some("off"), schema: "vmq_server", hidden: false },
+    // Extension: VerneMQ 1.x key, absent from the 2.1 schema (see Config::allow_multiple_sessions).
+    KeyDef { key: "allow_multiple_sessions", datatype: Datatype::Flag, default: Some("off"), schema: "vmq_server", hidden: true },
     KeyDef { key: "outgoing_clustering_buffer_size", datatype: Datatype::Integer, default: Some("10000"), schema: "vmq_server", hidden: true },
     KeyDef { key: "remote_enqueue_timeout", datatype: Datatype::IntegerOrInfinity, default: Some("5000"), schema: "vmq_server", hidden: true },
     KeyDef { key: "mqtt_connect_timeout", datatype: Datatype::Duration(Unit::Ms), default: Some("5000"), schema: "vmq_server", hidden: true },
