@@ -10,6 +10,8 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+mod bench;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -18,11 +20,13 @@ fn main() -> Result<()> {
             test(&args[1..])
         }
         Some("deps") => deps(),
+        Some("bench") => bench::bench(&bench::default_root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|deps|icount> [args]");
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
+            eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto|rumqttd]: yardstick vs peers");
             eprintln!("  icount [case filter]  codec instructions per packet under valgrind");
             std::process::exit(2);
         }

@@ -1,0 +1,321 @@
+//! `cargo xtask bench`: the whole-broker benchmark. Installs the peers when missing
+//! (Mosquitto from Debian, rumqttd with `cargo install`), builds `yardstick` from
+//! `../shared/bench` and our `vernemq` in release mode, then runs each scenario against every
+//! broker in turn, `--runs` times, and prints one table of medians with ratios against the best
+//! peer. It is a benchmark, not a test: it never runs in CI and never fails on a number.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+use anyhow::{bail, Context, Result};
+
+struct Broker {
+    name: &'static str,
+    port: u16,
+    child: Child,
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One scenario: yardstick arguments and the JSON figure that is its headline.
+struct Scenario {
+    label: &'static str,
+    args: &'static [&'static str],
+    figure: &'static str,
+    higher_is_better: bool,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        label: "pairs qos1 500 (recv/s)",
+        args: &["pairs", "--qos", "1", "--pairs", "500"],
+        figure: "recv_rate",
+        higher_is_better: true,
+    },
+    Scenario {
+        label: "fanout qos1 1->100 (recv/s)",
+        args: &["fanout", "--qos", "1", "--subscribers", "100"],
+        figure: "recv_rate",
+        higher_is_better: true,
+    },
+    Scenario {
+        label: "fanout qos0 1->100 (recv/s)",
+        args: &["fanout", "--qos", "0", "--subscribers", "100"],
+        figure: "recv_rate",
+        higher_is_better: true,
+    },
+    Scenario {
+        label: "fanin qos1 100->1 (recv/s)",
+        args: &["fanin", "--qos", "1", "--publishers", "100"],
+        figure: "recv_rate",
+        higher_is_better: true,
+    },
+    Scenario {
+        label: "latency qos1 5k/s p99 (us)",
+        args: &["latency", "--qos", "1", "--rate", "5000"],
+        figure: "latency_us.p99",
+        higher_is_better: false,
+    },
+    Scenario {
+        label: "latency qos1 5k/s p99.9 (us)",
+        args: &["latency", "--qos", "1", "--rate", "5000"],
+        figure: "latency_us.p999",
+        higher_is_better: false,
+    },
+];
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd} >/dev/null 2>&1"))
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed with {status}");
+    }
+    Ok(())
+}
+
+fn free_port() -> Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn wait_port(port: u16) -> Result<()> {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    bail!("nothing listens on port {port}")
+}
+
+fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
+    let port = free_port()?;
+    let child = match name {
+        "vernemq-rs" => {
+            let conf = work.join("vernemq.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "allow_anonymous = on\nlistener.tcp.default = 127.0.0.1:{port}\n\
+                     listener.tcp.max_connections = infinity\nsystree_enabled = off\n\
+                     log.console = console\nlog.console.level = warning\nsetup.data_dir = {}\n",
+                    work.join("data").display()
+                ),
+            )?;
+            Command::new(target_dir(root).join("release/vernemq"))
+                .args(["console", "--config"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?
+        }
+        "mosquitto" => {
+            let conf = work.join("mosquitto.conf");
+            std::fs::write(
+                &conf,
+                format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
+            )?;
+            let bin = if Path::new("/usr/sbin/mosquitto").exists() {
+                "/usr/sbin/mosquitto"
+            } else {
+                "mosquitto"
+            };
+            Command::new(bin)
+                .arg("-c")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?
+        }
+        "rumqttd" => {
+            let conf = work.join("rumqttd.toml");
+            std::fs::write(
+                &conf,
+                format!(
+                    "id = 0\n[router]\nid = 0\nmax_connections = 20010\nmax_outgoing_packet_count = 200\n\
+                     max_segment_size = 104857600\nmax_segment_count = 10\n\
+                     [v4.1]\nname = \"v4-1\"\nlisten = \"127.0.0.1:{port}\"\nnext_connection_delay_ms = 0\n\
+                     [v4.1.connections]\nconnection_timeout_ms = 60000\nmax_payload_size = 20480\n\
+                     max_inflight_count = 100\ndynamic_filters = true\n"
+                ),
+            )?;
+            Command::new("rumqttd")
+                .arg("--config")
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?
+        }
+        other => bail!("unknown broker {other}"),
+    };
+    wait_port(port)?;
+    Ok(Broker { name, port, child })
+}
+
+fn figure(json: &str, path: &str) -> Option<f64> {
+    // yardstick prints one JSON object per run; find `"key":value` for the last path segment
+    // inside the object of the first one (a tiny reader, no JSON dependency needed here).
+    let mut scope = json;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let needle = format!("\"{part}\":");
+        let at = scope.find(&needle)? + needle.len();
+        scope = &scope[at..];
+        if parts.peek().is_none() {
+            let end = scope.find([',', '}']).unwrap_or(scope.len());
+            return scope[..end].trim().parse().ok();
+        }
+    }
+    None
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(v[v.len() / 2])
+}
+
+/// Runs the benchmark. Options: `--runs N` (3), `--duration S` (10), `--peers a,b` (mosquitto,rumqttd).
+pub fn bench(root: &Path, args: &[String]) -> Result<()> {
+    let mut runs = 3usize;
+    let mut duration = "10".to_string();
+    let mut peers = vec!["mosquitto", "rumqttd"];
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--runs" => runs = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(runs),
+            "--duration" => duration = args.get(i + 1).cloned().unwrap_or(duration),
+            "--peers" => {
+                peers = match args.get(i + 1).map(String::as_str) {
+                    Some("mosquitto") => vec!["mosquitto"],
+                    Some("rumqttd") => vec!["rumqttd"],
+                    _ => peers,
+                }
+            }
+            _ => {}
+        }
+        i += 2;
+    }
+    if !have("mosquitto") && !Path::new("/usr/sbin/mosquitto").exists() {
+        run(Command::new("apt-get").args(["install", "-y", "-q", "mosquitto"]))?;
+    }
+    if peers.contains(&"rumqttd") && !have("rumqttd") {
+        run(Command::new("cargo").args(["install", "rumqttd", "--locked"]))?;
+    }
+    let bench_dir = root.join("../shared/bench");
+    let ys_target = target_dir(root).join("yardstick");
+    run(Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .env("CARGO_TARGET_DIR", &ys_target)
+        .current_dir(&bench_dir))?;
+    let yardstick = ys_target.join("release/yardstick");
+    run(Command::new("cargo")
+        .args(["build", "--release", "--quiet", "-p", "vernemq"])
+        .current_dir(root))?;
+    let work = target_dir(root).join("xtask-bench");
+    std::fs::create_dir_all(&work)?;
+
+    let mut brokers = vec!["vernemq-rs"];
+    brokers.extend(peers);
+    // results[scenario][broker] = figures
+    let mut results: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); brokers.len()]; SCENARIOS.len()];
+    for run_no in 0..runs {
+        for (b, name) in brokers.iter().enumerate() {
+            let _ = std::fs::remove_dir_all(work.join("data"));
+            let broker = start(name, root, &work)?;
+            let pid = broker.child.id().to_string();
+            for (s, scenario) in SCENARIOS.iter().enumerate() {
+                let out = Command::new(&yardstick)
+                    .args(scenario.args)
+                    .args(["--port", &broker.port.to_string(), "--duration", &duration])
+                    .args(["--broker-pid", &pid, "--quiesce", "20"])
+                    .stderr(Stdio::null())
+                    .output()
+                    .context("running yardstick")?;
+                let text = String::from_utf8_lossy(&out.stdout);
+                let json = text.lines().find(|l| l.starts_with('{')).unwrap_or("");
+                if let Some(v) = figure(json, scenario.figure) {
+                    results[s][b].push(v);
+                }
+                eprintln!(
+                    "run {} {} {}: {:?}",
+                    run_no + 1,
+                    broker.name,
+                    scenario.label,
+                    figure(json, scenario.figure)
+                );
+            }
+        }
+    }
+    println!();
+    print!("| scenario |");
+    for name in &brokers {
+        print!(" {name} |");
+    }
+    println!(" ratio vs best peer |");
+    println!("|---|{}---|", "---|".repeat(brokers.len()));
+    for (s, scenario) in SCENARIOS.iter().enumerate() {
+        let medians: Vec<Option<f64>> = results[s].iter().cloned().map(median).collect();
+        print!("| {} |", scenario.label);
+        for m in &medians {
+            match m {
+                Some(v) => print!(" {v:.0} |"),
+                None => print!(" - |"),
+            }
+        }
+        let ours = medians[0];
+        let peers_best = medians[1..].iter().flatten().copied().reduce(|a, b| {
+            if scenario.higher_is_better {
+                a.max(b)
+            } else {
+                a.min(b)
+            }
+        });
+        match (ours, peers_best) {
+            (Some(o), Some(p)) if o > 0.0 && p > 0.0 => {
+                let ratio = if scenario.higher_is_better {
+                    o / p
+                } else {
+                    p / o
+                };
+                println!(" {ratio:.2}x |");
+            }
+            _ => println!(" - |"),
+        }
+    }
+    println!("\n(ratio > 1 means vernemq-rs is better; medians of {runs} runs of {duration} s)");
+    Ok(())
+}
+
+/// Where cargo puts build output (`CARGO_TARGET_DIR` or `<root>/target`).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+}
+
+/// The repository root, for callers outside this module.
+pub fn default_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
