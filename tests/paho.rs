@@ -31,27 +31,13 @@ async fn paho(version: &str, scenario: &str, expect: &[&str]) {
             "paho-mqtt is not installed; run `cargo xtask deps`"
         );
         out.assert_success(&format!("paho {version} {scenario}"));
-        for line in expect {
-            assert!(
-                out.stdout.lines().any(|l| l == format!("PASS {line}")),
-                "missing `PASS {line}` in:\n{}",
-                out.stdout
-            );
-        }
-        assert!(out.stdout.contains("ALL OK"), "{}", out.stdout);
+        out.assert_passes(expect);
         b.stop().await;
     })
     .await;
 }
 
-const ROUNDTRIP: &[&str] = &["roundtrip qos=0", "roundtrip qos=1", "roundtrip qos=2"];
-const RETAINED: &[&str] = &[
-    "retained delivered on subscribe",
-    "retained clear forwarded",
-    "retained cleared",
-];
-const WILL: &[&str] = &["will sent on abrupt close", "no will after DISCONNECT"];
-const PERSISTENT: &[&str] = &["session present", "offline message delivered"];
+use vernemq_rs::scenarios::{PERSISTENT, RETAINED, ROUNDTRIP, WILL};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paho_v311_roundtrip() {

@@ -565,6 +565,19 @@ pub struct ToolOutput {
 
 impl ToolOutput {
     /// Panics with the output unless the tool exited with 0.
+    /// Asserts that a scenario script reported `PASS <check>` for every check in `expect` and
+    /// finished with `ALL OK`.
+    pub fn assert_passes(&self, expect: &[&str]) {
+        for line in expect {
+            assert!(
+                self.stdout.lines().any(|l| l == format!("PASS {line}")),
+                "missing `PASS {line}` in:\n{}",
+                self.stdout
+            );
+        }
+        assert!(self.stdout.contains("ALL OK"), "{}", self.stdout);
+    }
+
     pub fn assert_success(&self, what: &str) -> &Self {
         assert_eq!(
             self.code,
@@ -635,4 +648,21 @@ pub async fn run_tool(
 ) -> ToolOutput {
     let child = spawn_tool(program, args, dir);
     finish_tool(child, &format!("{program} {}", args.join(" ")), limit).await
+}
+
+/// The checks the external-client scenario scripts (paho-mqtt, MQTT.js) report as
+/// `PASS <check>`.
+pub mod scenarios {
+    /// QoS 0, 1 and 2 round trips.
+    pub const ROUNDTRIP: &[&str] = &["roundtrip qos=0", "roundtrip qos=1", "roundtrip qos=2"];
+    /// Retained message set, delivered, cleared.
+    pub const RETAINED: &[&str] = &[
+        "retained delivered on subscribe",
+        "retained clear forwarded",
+        "retained cleared",
+    ];
+    /// Will on abrupt close, none after DISCONNECT.
+    pub const WILL: &[&str] = &["will sent on abrupt close", "no will after DISCONNECT"];
+    /// Persistent session resumed with its offline message.
+    pub const PERSISTENT: &[&str] = &["session present", "offline message delivered"];
 }

@@ -12,6 +12,8 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
+use crate::{have, run};
+
 struct Broker {
     name: &'static str,
     port: u16,
@@ -71,23 +73,6 @@ const SCENARIOS: &[Scenario] = &[
         higher_is_better: false,
     },
 ];
-
-fn have(cmd: &str) -> bool {
-    Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {cmd} >/dev/null 2>&1"))
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn run(cmd: &mut Command) -> Result<()> {
-    eprintln!("xtask: running {cmd:?}");
-    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
-    if !status.success() {
-        bail!("{cmd:?} failed with {status}");
-    }
-    Ok(())
-}
 
 fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -310,12 +295,4 @@ fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
-}
-
-/// The repository root, for callers outside this module.
-pub fn default_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
 }

@@ -1,7 +1,7 @@
 //! `cargo xtask`: the project's task runner. `test` installs the external test peers (Debian's
-//! mosquitto and mosquitto-clients, paho-mqtt from PyPI, MQTT.js from npm) when they are missing
-//! and runs every test of the workspace; `deps` only installs; `icount` prints the codec's
-//! instructions per packet under callgrind (vmq-codec next to mqttbytes).
+//! mosquitto and mosquitto-clients, chromium and haproxy, paho-mqtt from PyPI, MQTT.js from npm)
+//! when they are missing and runs every test of the workspace; `deps` only installs; `icount`
+//! prints the codec's instructions per packet under callgrind (vmq-codec next to mqttbytes).
 
 use std::{
     path::{Path, PathBuf},
@@ -20,7 +20,7 @@ fn main() -> Result<()> {
             test(&args[1..])
         }
         Some("deps") => deps(),
-        Some("bench") => bench::bench(&bench::default_root(), &args[1..]),
+        Some("bench") => bench::bench(&root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|deps|icount> [args]");
@@ -65,6 +65,13 @@ fn deps() -> Result<()> {
     }
     if !have("mosquitto") && !Path::new("/usr/sbin/mosquitto").exists() {
         apt.push("mosquitto");
+    }
+    // The transport tests: MQTT.js in headless Chromium, PROXY protocol through HAProxy.
+    if !have("chromium") && !have("chromium-browser") {
+        apt.push("chromium");
+    }
+    if !have("haproxy") && !Path::new("/usr/sbin/haproxy").exists() {
+        apt.push("haproxy");
     }
     if !have("node") {
         apt.push("nodejs");

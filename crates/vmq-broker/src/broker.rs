@@ -58,6 +58,8 @@ pub struct BrokerCore {
     next_conn_id: AtomicU64,
     /// When the node started.
     pub started: Instant,
+    /// The MQTT listeners (see the listener management methods in `listener.rs`).
+    pub(crate) listeners: crate::listener::Listeners,
 }
 
 impl std::fmt::Debug for BrokerCore {
@@ -132,6 +134,7 @@ impl BrokerCore {
             msg_id_prefix: rand::random(),
             next_conn_id: AtomicU64::new(1),
             started: Instant::now(),
+            listeners: crate::listener::Listeners::default(),
         })
     }
 

@@ -1,10 +1,11 @@
 //! The connection driver: one tokio task per client connection that moves bytes between the
 //! socket and the [`Session`] state machine, carries out the session's actions against the
 //! broker core, pulls deliveries from the subscriber's queue, and runs the session's timers.
-//! No protocol rule lives here; every transport (TCP now, TLS / WebSocket / QUIC later) feeds
-//! this same driver through `AsyncRead + AsyncWrite`.
+//! No protocol rule lives here; every transport (TCP, TLS, WebSocket, QUIC; see `transport`)
+//! feeds this same driver through `AsyncRead + AsyncWrite`.
 
 use std::{
+    collections::HashMap,
     collections::VecDeque,
     net::SocketAddr,
     sync::Arc,
@@ -54,6 +55,75 @@ pub struct ListenerContext {
     pub max_packet_size: u32,
 }
 
+/// What a connection knows about itself before its first packet: who is at the other end, and
+/// what the transport already established.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// The client's address (from the PROXY protocol header when the listener expects one).
+    pub peer: SocketAddr,
+    /// A user name the transport authenticated (a TLS client certificate's CN with
+    /// `use_identity_as_username`, or the CN a proxy forwarded with
+    /// `proxy_protocol_use_cn_as_username`). As in VerneMQ, it replaces the user name of the
+    /// CONNECT packet for the auth hooks and the session.
+    pub preauth_username: Option<Utf8Str>,
+    /// The listener's table of open connections, for its counts and `--kill_sessions`.
+    pub tracker: Option<Arc<ConnTracker>>,
+}
+
+impl ConnectionInfo {
+    /// A connection from `peer` with nothing pre-established.
+    pub fn new(peer: SocketAddr) -> Self {
+        ConnectionInfo {
+            peer,
+            preauth_username: None,
+            tracker: None,
+        }
+    }
+}
+
+/// The open connections of one listener: how many, and how to reach each (to disconnect them
+/// when the listener is stopped with `--kill_sessions`).
+#[derive(Debug, Default)]
+pub struct ConnTracker {
+    conns: parking_lot::Mutex<HashMap<ConnId, ConnHandle, ahash::RandomState>>,
+}
+
+impl ConnTracker {
+    /// The number of connections open now.
+    pub fn len(&self) -> usize {
+        self.conns.lock().len()
+    }
+
+    /// True when no connection is open.
+    pub fn is_empty(&self) -> bool {
+        self.conns.lock().is_empty()
+    }
+
+    /// Handles of every open connection.
+    pub fn handles(&self) -> Vec<ConnHandle> {
+        self.conns.lock().values().cloned().collect()
+    }
+
+    fn insert(&self, id: ConnId, handle: ConnHandle) {
+        self.conns.lock().insert(id, handle);
+    }
+
+    fn remove(&self, id: ConnId) {
+        self.conns.lock().remove(&id);
+    }
+}
+
+/// Removes a connection from its listener's tracker however the task ends.
+struct Tracked(Option<Arc<ConnTracker>>, ConnId);
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(t) = &self.0 {
+            t.remove(self.1);
+        }
+    }
+}
+
 /// Deliveries pulled from the queue per round, so reading and writing interleave fairly.
 const DELIVERY_BATCH: usize = 256;
 /// Above this many unwritten bytes no more deliveries are pulled (slow consumers keep their
@@ -79,6 +149,7 @@ struct Connection {
     handle: ConnHandle,
     subscriber: Option<Arc<Subscriber>>,
     username: Option<Utf8Str>,
+    preauth_username: Option<Utf8Str>,
     will_delay: Duration,
     matches: MatchBuffer,
     deliveries: Vec<QueuedDelivery>,
@@ -121,6 +192,24 @@ pub async fn run_connection<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    run_connection_with(core, listener, stream, ConnectionInfo::new(peer)).await;
+}
+
+/// Runs one connection to its end, with what its transport established (see
+/// [`ConnectionInfo`]). Every transport (TCP, TLS, WebSocket, QUIC) ends up here.
+pub async fn run_connection_with<S>(
+    core: Arc<BrokerCore>,
+    listener: Arc<ListenerContext>,
+    stream: S,
+    info: ConnectionInfo,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let ConnectionInfo {
+        peer,
+        preauth_username,
+        tracker,
+    } = info;
     core.metrics.incr(Counter::SocketOpen);
     let conn_id = core.next_conn_id();
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
@@ -138,6 +227,7 @@ pub async fn run_connection<S>(
         },
         subscriber: None,
         username: None,
+        preauth_username,
         will_delay: Duration::ZERO,
         matches: MatchBuffer::new(),
         deliveries: Vec::new(),
@@ -148,7 +238,13 @@ pub async fn run_connection<S>(
         pending_connect: None,
         limits: DecodeLimits::default(),
     };
+    if let Some(t) = &tracker {
+        t.insert(conn_id, conn.handle.clone());
+    }
+    let tracked = Tracked(tracker, conn_id);
     conn.limits = DecodeLimits::new(conn.listener.max_packet_size);
+    // Transports that buffer (TLS records, WebSocket frames) need a flush after writes.
+    let mut unflushed = false;
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
@@ -194,15 +290,17 @@ pub async fn run_connection<S>(
                 }
                 None => {}
             },
-            written = writer.write(&wbuf), if !wbuf.is_empty() => match written {
-                Ok(0) | Err(_) => conn.session.handle_connection_lost(),
-                Ok(n) => {
+            written = write_or_flush(&mut writer, &wbuf), if !wbuf.is_empty() || unflushed => match written {
+                Ok(Some(0)) | Err(_) => conn.session.handle_connection_lost(),
+                Ok(Some(n)) => {
                     conn.core.metrics.add(Counter::BytesSent, n as u64);
                     wbuf.advance(n);
+                    unflushed = true;
                     if wbuf.is_empty() && wbuf.capacity() > KEEP_WRITE_BUFFER {
                         wbuf = BytesMut::new();
                     }
                 }
+                Ok(None) => unflushed = false,
             },
             read = reader.read_buf(&mut rbuf), if !read_paused => match read {
                 Ok(0) => conn.session.handle_connection_lost(),
@@ -251,6 +349,8 @@ pub async fn run_connection<S>(
         }
     }
 
+    // Closed as far as the listener's counts and `--kill_sessions` are concerned.
+    drop(tracked);
     // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
     // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
     // for a moment, so the peer sees our DISCONNECT rather than a connection reset.
@@ -271,6 +371,19 @@ pub async fn run_connection<S>(
         let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
     }
     conn.core.metrics.incr(Counter::SocketClose);
+}
+
+/// Writes what is pending, or, when nothing is, flushes what the transport buffered (TLS
+/// records, WebSocket frames): `Some(n)` bytes written, `None` flushed.
+async fn write_or_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    wbuf: &[u8],
+) -> std::io::Result<Option<usize>> {
+    if wbuf.is_empty() {
+        writer.flush().await.map(|()| None)
+    } else {
+        writer.write(wbuf).await.map(Some)
+    }
 }
 
 impl Connection {
@@ -377,7 +490,10 @@ impl Connection {
                 authentication_data: props.authentication_data.clone(),
                 ..AuthProperties::default()
             };
-            self.username = req.username.clone();
+            self.username = self
+                .preauth_username
+                .clone()
+                .or_else(|| req.username.clone());
             self.pending_connect = Some(Box::new(req));
             return self.on_auth(auth, false).await;
         }
@@ -442,7 +558,10 @@ impl Connection {
         };
         let mut clean_start = req.clean_start;
         let mut session_expiry_interval = req.session_expiry_interval;
-        self.username = req.username.clone();
+        self.username = self
+            .preauth_username
+            .clone()
+            .or_else(|| req.username.clone());
         self.core.hooks.refresh(&mut self.chain);
         if !self.listener.allow_anonymous {
             let result = self
@@ -450,7 +569,7 @@ impl Connection {
                 .auth_on_register(&RegisterRequest {
                     peer: self.peer,
                     subscriber_id: &id,
-                    username: req.username.as_ref(),
+                    username: self.username.as_ref(),
                     password: req.password.as_ref(),
                     clean_start: req.clean_start,
                     properties: v5.then_some(&req.connect.properties),

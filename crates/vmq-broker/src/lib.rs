@@ -26,6 +26,7 @@ mod metrics;
 mod persistence;
 mod subscriber;
 mod systree;
+pub mod transport;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -37,20 +38,23 @@ use vmq_session::SessionConfig;
 
 pub use broker::{BrokerCore, MatchBuffer, PublishOutcome, Registered, SessionPersistence};
 pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
-pub use connection::{run_connection, ListenerContext};
+pub use connection::{
+    run_connection, run_connection_with, ConnTracker, ConnectionInfo, ListenerContext,
+};
 pub use hooks::{
     Answer, AuthModifiers, AuthRequest, AuthStep, Chain, DeliverModifiers, HookFuture, HookName,
     HookResult, Hooks, OfflineMessage, Plugin, PluginInfo, PropertyModifiers, PublishModifiers,
     PublishRequest, RegisterEvent, RegisterModifiers, RegisterRequest, SubscribeRequest,
     SubscribeTopic, UnsubscribeRequest,
 };
-pub use listener::MqttListener;
+pub use listener::{ListenerInfo, ListenerStatus, Listeners, MqttListener};
 pub use metrics::{Counter, Metrics};
 pub use persistence::{Durable, Persistence, Storage};
 pub use subscriber::{
     ConnHandle, ConnId, Control, QueuedDelivery, SubOptions, Subscriber, SubscriberId,
     SubscriberRef,
 };
+pub use transport::TransportError;
 
 /// Errors of starting or running the broker.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +76,18 @@ pub enum BrokerError {
     /// No plugin of this name is registered (`vmq-admin plugin enable|disable`).
     #[error("no plugin named {0} is registered")]
     UnknownPlugin(String),
+    /// A listener's transport (TLS files and settings, ...) could not be set up.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// No listener has this address (listener management).
+    #[error("no listener on {0}")]
+    NoSuchListener(SocketAddr),
+    /// A running listener already has this address (listener management).
+    #[error("a listener is already running on {0}")]
+    ListenerExists(SocketAddr),
+    /// The listener must be stopped first (listener management).
+    #[error("the listener on {0} is running; stop it first")]
+    ListenerRunning(SocketAddr),
     /// The message store could not be opened or read (the message names the path). Move the
     /// directory aside (or repair a copy with `vmq_store::Store::repair`) to start over.
     #[error("message store: {0}")]
@@ -101,7 +117,9 @@ impl BrokerBuilder {
         self
     }
 
-    /// Binds every configured MQTT listener and starts serving.
+    /// Binds every configured MQTT listener (`tcp`, `ssl`, `ws`, `wss`, and `quic` with the
+    /// `quic` feature) and starts serving. A listener that cannot be set up (an address in
+    /// use, a missing certificate file, ...) stops the start with an error naming it.
     pub async fn start(self) -> Result<Broker, BrokerError> {
         let store = match &self.storage {
             Storage::Memory => None,
@@ -119,37 +137,25 @@ impl BrokerBuilder {
         let mut tasks = Vec::new();
         let mut addrs = Vec::new();
         for lc in &core.config.listeners {
-            match lc.kind {
-                ListenerKind::Tcp => {}
-                ListenerKind::Vmq | ListenerKind::Vmqs => {
-                    // Cluster listeners belong to the clustering work; a single node ignores them.
-                    info!(listener = %lc.name, "cluster listener ignored on a single node");
-                    continue;
-                }
-                other => {
-                    warn!(
-                        listener = %format!("{}.{}", other.as_str(), lc.name),
-                        "listener kind not served by this build yet; skipped"
-                    );
-                    continue;
+            if !lc.kind.is_mqtt() {
+                // Cluster listeners belong to the clustering work, HTTP ones to vmq-http.
+                info!(
+                    listener = %format!("{}.{}", lc.kind.as_str(), lc.name),
+                    "not an MQTT listener; not served by the broker"
+                );
+                continue;
+            }
+            if lc.local_path.is_some() {
+                warn!(listener = %lc.name, "unix domain socket listeners are not served yet; skipped");
+                continue;
+            }
+            match core.start_listener(lc.clone()).await {
+                Ok(info) => addrs.push(info.addr),
+                Err(e) => {
+                    core.stop_all_listeners();
+                    return Err(e);
                 }
             }
-            let name = format!("{}.{}", lc.kind.as_str(), lc.name);
-            let socket = bind(lc.addr).await.map_err(|source| BrokerError::Bind {
-                name: name.clone(),
-                addr: lc.addr,
-                source,
-            })?;
-            let context = Arc::new(listener_context(&core.config, lc, name));
-            let listener = MqttListener {
-                context,
-                socket,
-                max_connections: lc.max_connections,
-            };
-            if let Ok(addr) = listener.local_addr() {
-                addrs.push(addr);
-            }
-            tasks.push(tokio::spawn(listener.run(core.clone())));
         }
         if core.config.systree_enabled && !core.config.systree_interval.is_zero() {
             tasks.push(tokio::spawn(systree::run(core.clone())));
@@ -183,17 +189,6 @@ fn store_options(config: &Config) -> vmq_store::StoreOptions {
         ),
         ..vmq_store::StoreOptions::default()
     }
-}
-
-async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(1024)
 }
 
 /// The session settings and limits of one listener, from the global keys and its overrides.
@@ -255,6 +250,15 @@ impl Broker {
         &self.addrs
     }
 
+    /// The address of the listener `listener.<kind>.<name>`, if it is running or stopped.
+    pub fn listener_addr(&self, kind: ListenerKind, name: &str) -> Option<SocketAddr> {
+        self.core
+            .listeners()
+            .into_iter()
+            .find(|l| l.kind == kind && l.name == name)
+            .map(|l| l.addr)
+    }
+
     /// The shared broker state (metrics, registry, router), for embedding and tests.
     pub fn core(&self) -> &Arc<BrokerCore> {
         &self.core
@@ -266,6 +270,7 @@ impl Broker {
         for task in &self.tasks {
             task.abort();
         }
+        self.core.stop_all_listeners();
         self.core
             .disconnect_all(ReasonCode::ServerShuttingDown)
             .await;

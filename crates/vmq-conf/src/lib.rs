@@ -28,6 +28,7 @@ pub mod listener;
 pub mod parse;
 pub mod provider;
 pub mod schema;
+mod schema_ext;
 mod schema_table;
 pub mod value;
 

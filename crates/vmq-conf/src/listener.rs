@@ -35,11 +35,14 @@ pub enum ListenerKind {
     Vmq,
     /// Cluster communication over TLS (`listener.vmqs`).
     Vmqs,
+    /// MQTT over QUIC (`listener.quic`, UDP): an extension, VerneMQ has no such listener.
+    /// TLS 1.3 is part of QUIC, so it takes the TLS options of `ssl` listeners.
+    Quic,
 }
 
 impl ListenerKind {
     /// All kinds, in VerneMQ's order.
-    pub const ALL: [ListenerKind; 8] = [
+    pub const ALL: [ListenerKind; 9] = [
         ListenerKind::Tcp,
         ListenerKind::Ssl,
         ListenerKind::Ws,
@@ -48,6 +51,7 @@ impl ListenerKind {
         ListenerKind::Https,
         ListenerKind::Vmq,
         ListenerKind::Vmqs,
+        ListenerKind::Quic,
     ];
 
     /// The key segment (`tcp`, `ssl`, ...).
@@ -61,6 +65,7 @@ impl ListenerKind {
             ListenerKind::Https => "https",
             ListenerKind::Vmq => "vmq",
             ListenerKind::Vmqs => "vmqs",
+            ListenerKind::Quic => "quic",
         }
     }
 
@@ -73,7 +78,11 @@ impl ListenerKind {
     pub fn is_tls(self) -> bool {
         matches!(
             self,
-            ListenerKind::Ssl | ListenerKind::Wss | ListenerKind::Https | ListenerKind::Vmqs
+            ListenerKind::Ssl
+                | ListenerKind::Wss
+                | ListenerKind::Https
+                | ListenerKind::Vmqs
+                | ListenerKind::Quic
         )
     }
 
@@ -81,7 +90,11 @@ impl ListenerKind {
     pub fn is_mqtt(self) -> bool {
         matches!(
             self,
-            ListenerKind::Tcp | ListenerKind::Ssl | ListenerKind::Ws | ListenerKind::Wss
+            ListenerKind::Tcp
+                | ListenerKind::Ssl
+                | ListenerKind::Ws
+                | ListenerKind::Wss
+                | ListenerKind::Quic
         )
     }
 }

@@ -146,9 +146,17 @@ impl KeyDef {
     }
 }
 
-/// Every key pattern VerneMQ 2.1.2 knows, in schema priority order.
+/// Every key pattern VerneMQ 2.1.2 knows, in schema priority order, followed by this
+/// implementation's extensions (schema `vernemq-rs`, see `schema_ext.rs`).
 pub fn all_keys() -> &'static [KeyDef] {
-    crate::schema_table::KEYS
+    static ALL: OnceLock<Vec<KeyDef>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        crate::schema_table::KEYS
+            .iter()
+            .chain(crate::schema_ext::EXTENSION_KEYS)
+            .copied()
+            .collect()
+    })
 }
 
 /// Splits a key into segments at dots that are not escaped (`\.` stays inside a segment).

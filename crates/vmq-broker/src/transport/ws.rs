@@ -1,0 +1,208 @@
+//! MQTT over WebSocket (`ws` and `wss` listeners), with tokio-tungstenite: the upgrade is
+//! accepted on path `/mqtt` only, for clients offering the subprotocol `mqtt` (MQTT 3.1.1 and
+//! 5.0, MQTT-6.0.0-3) or `mqttv3.1` (older clients); anything else is answered with an HTTP
+//! error. [`WsIo`] then turns binary messages into a byte stream for the connection driver, so
+//! MQTT packets may span frames or share one (MQTT-6.0.0-2). A text frame closes the
+//! connection (MQTT-6.0.0-1). `max_ws_frame_size` bounds frames and messages.
+//!
+//! tokio-tungstenite rather than axum's `ws` (DESIGN §6): a listener here owns each accepted
+//! socket (PROXY header, TLS, connection limits) before the upgrade, and axum would bring an
+//! HTTP server per connection for one fixed route; axum's `ws` is tokio-tungstenite inside.
+
+use std::{
+    io,
+    pin::Pin,
+    task::{ready, Context, Poll},
+};
+
+use bytes::{Buf, Bytes};
+use futures_util::{Sink, Stream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::{
+    tungstenite::{
+        handshake::server::{ErrorResponse, Request, Response},
+        http::{HeaderValue, StatusCode},
+        protocol::WebSocketConfig,
+        Message,
+    },
+    WebSocketStream,
+};
+
+/// The only path MQTT is served on.
+pub const PATH: &str = "/mqtt";
+/// The subprotocols accepted, in preference order.
+pub const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
+
+/// WebSocket settings of a listener.
+#[derive(Debug, Clone, Copy)]
+pub struct WsSettings {
+    /// Largest frame and message (`max_ws_frame_size`); `None` = no limit.
+    pub max_frame_size: Option<usize>,
+}
+
+/// Picks the subprotocol to answer from a `Sec-WebSocket-Protocol` header value.
+pub fn select_subprotocol(offered: &str) -> Option<&'static str> {
+    let offered: Vec<&str> = offered.split(',').map(str::trim).collect();
+    offered
+        .iter()
+        .find_map(|o| SUBPROTOCOLS.iter().find(|s| o.eq_ignore_ascii_case(s)))
+        .copied()
+}
+
+fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
+    let mut response = ErrorResponse::new(Some(why.to_owned()));
+    *response.status_mut() = status;
+    response
+}
+
+/// Runs the server side of the WebSocket upgrade on `stream`.
+// The callback's error type (an HTTP response) is tungstenite's, not ours to box.
+#[allow(clippy::result_large_err)]
+pub async fn accept<S>(
+    stream: S,
+    settings: &WsSettings,
+) -> Result<WsIo<S>, tokio_tungstenite::tungstenite::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut config = WebSocketConfig::default();
+    config.max_frame_size = settings.max_frame_size;
+    config.max_message_size = settings.max_frame_size;
+    let callback = |request: &Request, mut response: Response| {
+        if request.uri().path() != PATH {
+            return Err(refuse(StatusCode::NOT_FOUND, "MQTT is served on /mqtt"));
+        }
+        let offered = request
+            .headers()
+            .get_all("sec-websocket-protocol")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(select_subprotocol);
+        let Some(protocol) = offered else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "offer the WebSocket subprotocol mqtt (or mqttv3.1)",
+            ));
+        };
+        response
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_static(protocol));
+        Ok(response)
+    };
+    let ws =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, callback, Some(config)).await?;
+    Ok(WsIo::new(ws))
+}
+
+/// A WebSocket connection as a byte stream: reads concatenate binary messages, each write
+/// sends one binary message.
+#[derive(Debug)]
+pub struct WsIo<S> {
+    ws: WebSocketStream<S>,
+    read: Bytes,
+    eof: bool,
+}
+
+impl<S> WsIo<S> {
+    /// Wraps an established WebSocket (either side) as a byte stream.
+    pub fn new(ws: WebSocketStream<S>) -> Self {
+        WsIo {
+            ws,
+            read: Bytes::new(),
+            eof: false,
+        }
+    }
+
+    /// The WebSocket underneath (to send control or text frames in tests).
+    pub fn get_mut(&mut self) -> &mut WebSocketStream<S> {
+        &mut self.ws
+    }
+}
+
+fn io_error(e: tokio_tungstenite::tungstenite::Error) -> io::Error {
+    use tokio_tungstenite::tungstenite::Error;
+    match e {
+        Error::Io(e) => e,
+        Error::ConnectionClosed | Error::AlreadyClosed => io::ErrorKind::BrokenPipe.into(),
+        other => io::Error::new(io::ErrorKind::InvalidData, other),
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            if !self.read.is_empty() {
+                let n = self.read.len().min(buf.remaining());
+                buf.put_slice(&self.read[..n]);
+                self.read.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            if self.eof {
+                return Poll::Ready(Ok(()));
+            }
+            match ready!(Pin::new(&mut self.ws).poll_next(cx)) {
+                Some(Ok(Message::Binary(data))) => self.read = data,
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+                Some(Ok(Message::Text(_))) => {
+                    // MQTT-6.0.0-1: only binary frames carry MQTT.
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "text WebSocket frame",
+                    )));
+                }
+                Some(Ok(Message::Close(_))) | None => self.eof = true,
+                Some(Err(e)) => match io_error(e) {
+                    e if e.kind() == io::ErrorKind::BrokenPipe => self.eof = true,
+                    e => return Poll::Ready(Err(e)),
+                },
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsIo<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        ready!(Pin::new(&mut self.ws).poll_ready(cx)).map_err(io_error)?;
+        Pin::new(&mut self.ws)
+            .start_send(Message::Binary(Bytes::copy_from_slice(buf)))
+            .map_err(io_error)?;
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.ws).poll_flush(cx).map_err(io_error)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match ready!(Pin::new(&mut self.ws).poll_close(cx)) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(e) => match io_error(e) {
+                e if e.kind() == io::ErrorKind::BrokenPipe => Poll::Ready(Ok(())),
+                e => Poll::Ready(Err(e)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subprotocol_selection() {
+        assert_eq!(select_subprotocol("mqtt"), Some("mqtt"));
+        assert_eq!(select_subprotocol("mqttv3.1"), Some("mqttv3.1"));
+        assert_eq!(select_subprotocol("wamp, MQTT"), Some("mqtt"));
+        assert_eq!(select_subprotocol("mqttv3.1, mqtt"), Some("mqttv3.1"));
+        assert_eq!(select_subprotocol("stomp"), None);
+    }
+}
