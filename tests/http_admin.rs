@@ -13,7 +13,7 @@ use std::{
 };
 
 use vernemq_rs::{within, Client, TestBroker};
-use vmq_broker::{HookResult, Plugin, RegisterRequest, SubscribeRequest};
+use vmq_broker::{Answer, HookResult, Plugin, RegisterRequest, SubscribeRequest};
 use vmq_codec::{Packet, ProtocolVersion, QoS};
 
 fn http_conf(dir: &Path) -> String {
@@ -383,14 +383,23 @@ impl Plugin for AllowAll {
     fn name(&self) -> &str {
         "allow_all"
     }
-    fn auth_on_register(&self, _req: &RegisterRequest<'_>) -> HookResult {
-        HookResult::Ok(())
+    fn auth_on_register(
+        &self,
+        _req: &RegisterRequest<'_>,
+    ) -> Answer<HookResult<vmq_broker::RegisterModifiers>> {
+        HookResult::Ok(Default::default()).into()
     }
-    fn auth_on_subscribe(&self, _req: &SubscribeRequest<'_>) -> HookResult<Option<QoS>> {
-        HookResult::Ok(None)
+    fn auth_on_subscribe(
+        &self,
+        _req: &SubscribeRequest<'_>,
+    ) -> Answer<HookResult<Option<Vec<vmq_broker::SubscribeTopic>>>> {
+        HookResult::Ok(None).into()
     }
-    fn auth_on_publish(&self, _req: &vmq_broker::PublishRequest<'_>) -> HookResult {
-        HookResult::Ok(())
+    fn auth_on_publish(
+        &self,
+        _req: &vmq_broker::PublishRequest<'_>,
+    ) -> Answer<HookResult<vmq_broker::PublishModifiers>> {
+        HookResult::Ok(Default::default()).into()
     }
 }
 

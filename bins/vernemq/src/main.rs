@@ -131,12 +131,15 @@ fn console(arg: &ConfigArg) -> Result<()> {
         .context("starting the runtime")?;
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
+        let webhooks = vmq_webhooks::Webhooks::from_config(&config)?;
         let data_dir = config.data_dir.clone();
-        let broker = vmq_broker::Broker::builder(config)
+        let mut builder = vmq_broker::Broker::builder(config)
             .storage(vmq_broker::Storage::Disk(data_dir))
-            .log_level_setter(log_level)
-            .start()
-            .await?;
+            .log_level_setter(log_level);
+        if let Some(webhooks) = webhooks {
+            builder = builder.plugin(std::sync::Arc::new(webhooks));
+        }
+        let broker = builder.start().await?;
         tracing::info!(node = %nodename, addrs = ?broker.local_addrs(), "vernemq started");
         wait_for_signal().await;
         tracing::info!("stopping: no new connections, disconnecting clients");

@@ -138,9 +138,9 @@ enum RetainCmd {
 enum PluginCmd {
     /// Show the enabled plugins.
     Show(Raw),
-    /// Enable a plugin (plugins are chosen in vernemq.conf in this version).
+    /// Enable a registered plugin: name=<PluginName>
     Enable(Raw),
-    /// Disable a plugin (plugins are chosen in vernemq.conf in this version).
+    /// Disable a plugin (it stays registered and is asked no more): name=<PluginName>
     Disable(Raw),
 }
 

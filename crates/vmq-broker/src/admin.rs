@@ -19,7 +19,7 @@ use vmq_http::{AdminApi, BoxFuture, Command, CommandOutput, Error, Health, Statu
 
 use crate::{
     broker::BrokerCore,
-    hooks::SubscribeRequest,
+    hooks::{SubscribeRequest, SubscribeTopic},
     metrics_export,
     subscriber::{Subscriber, SubscriberId},
     trace::TraceOptions,
@@ -279,7 +279,7 @@ impl Admin {
         Ok(CommandOutput::Done)
     }
 
-    fn session_reauthorize(&self, command: &Command) -> Result<CommandOutput, Error> {
+    async fn session_reauthorize(&self, command: &Command) -> Result<CommandOutput, Error> {
         let id = self.subscriber_id(command)?;
         let username = command.value("username").map(vmq_codec::Utf8Str::from);
         let Some(sub) = self.core.subscriber(&id) else {
@@ -290,27 +290,44 @@ impl Admin {
             return Ok(CommandOutput::Text("Unchanged".into()));
         }
         let subscriptions = sub.state.lock().subscriptions.clone();
-        let mut changed = false;
-        for (filter, opts) in subscriptions {
-            let req = SubscribeRequest {
+        let topics: Vec<SubscribeTopic> = subscriptions
+            .iter()
+            .map(|(filter, opts)| SubscribeTopic {
+                filter: vmq_codec::Utf8Str::from(filter.as_str()),
+                grant: Ok(vmq_codec::SubscriptionOptions {
+                    qos: opts.qos,
+                    no_local: opts.no_local,
+                    retain_as_published: opts.retain_as_published,
+                    retain_handling: opts.retain_handling,
+                }),
+            })
+            .collect();
+        let chain = self.core.hooks.chain();
+        let result = chain
+            .auth_on_subscribe(&SubscribeRequest {
                 username: username.as_ref(),
                 subscriber_id: &id,
-                filter: &filter,
-                qos: opts.qos,
-            };
-            let allowed = self.core.hooks.auth_on_subscribe(&req);
-            match allowed {
-                Err(_) => {
-                    self.core.unsubscribe(&sub, &filter);
-                    changed = true;
+                topics: &topics,
+                properties: None,
+            })
+            .await;
+        let mut changed = false;
+        match result {
+            Ok(None) => {}
+            Err(_) => {
+                for (filter, _) in &subscriptions {
+                    changed |= self.core.unsubscribe(&sub, filter);
                 }
-                Ok(Some(lowered)) if lowered < opts.qos => {
-                    let mut opts = opts;
-                    opts.qos = lowered;
-                    let _ = self.core.subscribe(&sub, &filter, opts);
-                    changed = true;
+            }
+            Ok(Some(rewritten)) => {
+                for (filter, _) in &subscriptions {
+                    let allowed = rewritten
+                        .iter()
+                        .any(|t| t.filter.as_str() == filter && t.grant.is_ok());
+                    if !allowed {
+                        changed |= self.core.unsubscribe(&sub, filter);
+                    }
                 }
-                Ok(_) => {}
             }
         }
         Ok(CommandOutput::Text(
@@ -501,12 +518,12 @@ impl Admin {
         let rows = self
             .core
             .hooks
-            .names()
+            .plugins()
             .into_iter()
-            .map(|name| vec![name.into(), "application".into()])
+            .map(|p| vec![p.name.into(), "application".into(), p.enabled.into()])
             .collect();
         CommandOutput::Table {
-            columns: vec!["Plugin".into(), "Type".into()],
+            columns: vec!["Plugin".into(), "Type".into(), "Enabled".into()],
             rows,
         }
     }
@@ -693,7 +710,7 @@ impl AdminApi for Admin {
             match path.as_slice() {
                 ["session", "show"] => self.session_show(command),
                 ["session", "disconnect"] => self.session_disconnect(command).await,
-                ["session", "reauthorize"] => self.session_reauthorize(command),
+                ["session", "reauthorize"] => self.session_reauthorize(command).await,
                 ["retain", "show"] => self.retain_show(command),
                 ["metrics", "show"] => self.metrics_show(command),
                 ["set"] => self.set(command),
@@ -727,9 +744,20 @@ impl AdminApi for Admin {
                         .into(),
                 )),
                 ["plugin", "show"] => Ok(self.plugin_show()),
-                ["plugin", "enable" | "disable"] => Err(Error::Unsupported(
-                    "plugins are chosen at start (plugins.<name> = on|off in vernemq.conf)".into(),
-                )),
+                ["plugin", verb @ ("enable" | "disable")] => {
+                    let name = command
+                        .value("name")
+                        .or_else(|| command.value("--name"))
+                        .ok_or_else(|| Error::Usage("missing name=<PluginName>".into()))?;
+                    let hooks = &self.core.hooks;
+                    let result = if *verb == "enable" {
+                        hooks.enable(name)
+                    } else {
+                        hooks.disable(name)
+                    };
+                    result.map_err(|e| Error::Usage(e.to_string()))?;
+                    Ok(CommandOutput::Done)
+                }
                 ["trace", "client"] => self.trace_client(command),
                 ["trace", "stop_all"] => {
                     self.core.tracer.stop_all();

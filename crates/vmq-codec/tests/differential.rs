@@ -348,11 +348,14 @@ proptest! {
         let b = encode(&p, v);
         let expected = Some(ours(&p));
         // mqttbytes 0.6 models the login as a pair of Strings: it cannot represent a user name
-        // without a password, nor a non-UTF-8 password.
+        // without a password, nor a non-UTF-8 password, and it reads an empty user name with an
+        // empty password as no login at all.
         let login_ok = match &p {
             Packet::Connect(c) => {
                 c.username.is_some() == c.password.is_some()
                     && c.password.as_ref().is_none_or(|pw| std::str::from_utf8(pw).is_ok())
+                    && !(c.username.as_ref().is_some_and(|u| u.is_empty())
+                        && c.password.as_ref().is_some_and(|pw| pw.is_empty()))
             }
             _ => true,
         };
