@@ -14,7 +14,8 @@ use tokio::{
     net::TcpStream,
 };
 use vmq_broker::{
-    Broker, HookResult, Plugin, PublishRequest, RegisterRequest, SubscribeRequest, SubscriberId,
+    Answer, Broker, HookResult, Plugin, PublishModifiers, PublishRequest, RegisterEvent,
+    RegisterModifiers, RegisterRequest, SubscribeRequest, SubscribeTopic,
 };
 use vmq_codec::{
     check, Connect, DecodeLimits, Packet, ProtocolVersion, Publish, QoS, ReasonCode, Subscribe,
@@ -29,27 +30,38 @@ impl Plugin for AppAuth {
         "app_auth"
     }
 
-    fn auth_on_register(&self, req: &RegisterRequest<'_>) -> HookResult {
+    // Answers are ready at once (`Answer::Ready`, via `.into()`): no allocation per call.
+    fn auth_on_register(&self, req: &RegisterRequest<'_>) -> Answer<HookResult<RegisterModifiers>> {
         match req.password {
-            Some(p) if req.username.is_some() && p.as_ref() == b"secret" => HookResult::Ok(()),
+            Some(p) if req.username.is_some() && p.as_ref() == b"secret" => {
+                HookResult::Ok(RegisterModifiers::default())
+            }
             _ => HookResult::Error(ReasonCode::BadUserNameOrPassword),
         }
+        .into()
     }
 
-    fn auth_on_publish(&self, req: &PublishRequest<'_>) -> HookResult {
+    fn auth_on_publish(&self, req: &PublishRequest<'_>) -> Answer<HookResult<PublishModifiers>> {
         if req.topic.starts_with("forbidden/") {
             HookResult::Error(ReasonCode::NotAuthorized)
         } else {
-            HookResult::Ok(())
+            HookResult::Ok(PublishModifiers::default())
         }
+        .into()
     }
 
-    fn auth_on_subscribe(&self, _req: &SubscribeRequest<'_>) -> HookResult<Option<QoS>> {
-        HookResult::Ok(None)
+    fn auth_on_subscribe(
+        &self,
+        _req: &SubscribeRequest<'_>,
+    ) -> Answer<HookResult<Option<Vec<SubscribeTopic>>>> {
+        HookResult::Ok(None).into()
     }
 
-    fn on_register(&self, id: &SubscriberId, username: Option<&Utf8Str>) {
-        println!("client {id} connected as {username:?}");
+    fn on_register(&self, event: &RegisterEvent<'_>) {
+        println!(
+            "client {} connected as {:?}",
+            event.subscriber_id, event.username
+        );
     }
 }
 

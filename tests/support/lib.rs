@@ -74,12 +74,20 @@ impl TestBroker {
 
     /// Starts a broker on exactly `conf`.
     pub async fn start_conf(conf: &str) -> TestBroker {
+        Self::start_with_plugins(conf, Vec::new()).await
+    }
+
+    /// Starts a broker on exactly `conf` with `plugins` registered after the built-ins.
+    pub async fn start_with_plugins(
+        conf: &str,
+        plugins: Vec<Arc<dyn vmq_broker::Plugin>>,
+    ) -> TestBroker {
         let config = vmq_conf::Config::from_str(conf, "test.conf", &HashMap::new())
             .unwrap_or_else(|e| panic!("test configuration refused: {e}\n{conf}"));
-        let broker = Broker::builder(config)
-            .start()
-            .await
-            .expect("broker starts");
+        let builder = plugins
+            .into_iter()
+            .fold(Broker::builder(config), |b, p| b.plugin(p));
+        let broker = builder.start().await.expect("broker starts");
         assert!(
             !broker.local_addrs().is_empty(),
             "the broker reports its listener addresses"

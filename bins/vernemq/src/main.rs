@@ -172,11 +172,14 @@ fn console(arg: &ConfigArg) -> Result<()> {
         .context("starting the runtime")?;
     let result = runtime.block_on(async {
         let nodename = config.nodename.clone();
+        let webhooks = vmq_webhooks::Webhooks::from_config(&config)?;
         let data_dir = config.data_dir.clone();
-        let broker = vmq_broker::Broker::builder(config)
-            .storage(vmq_broker::Storage::Disk(data_dir))
-            .start()
-            .await?;
+        let mut builder =
+            vmq_broker::Broker::builder(config).storage(vmq_broker::Storage::Disk(data_dir));
+        if let Some(webhooks) = webhooks {
+            builder = builder.plugin(std::sync::Arc::new(webhooks));
+        }
+        let broker = builder.start().await?;
         tracing::info!(node = %nodename, addrs = ?broker.local_addrs(), "vernemq started");
         wait_for_signal().await;
         tracing::info!("stopping: no new connections, disconnecting clients");

@@ -556,6 +556,7 @@ impl BrokerCore {
             self.discard_subscriber_locked(&mut registry, sub);
             drop(registry);
             self.metrics.incr(Counter::ClientExpired);
+            self.hooks.on_session_expired(&sub.id);
         }
     }
 
@@ -684,6 +685,16 @@ impl BrokerCore {
                 == EnqueueResult::Queued
             {
                 queued += 1;
+                if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {
+                    self.hooks
+                        .on_offline_message(&crate::hooks::OfflineMessage {
+                            subscriber_id: &subscriber.id,
+                            qos,
+                            topic: &msg.topic,
+                            payload: &msg.payload,
+                            retain: msg.retain,
+                        });
+                }
             }
             for effect in effects.drain(..) {
                 match effect {

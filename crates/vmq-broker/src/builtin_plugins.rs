@@ -32,10 +32,13 @@ use std::{
 use parking_lot::{Mutex, RwLock};
 use tracing::{info, warn};
 use vmq_auth::{acl::Acl, passwd::PasswdFile, passwd::Verdict, LineError};
-use vmq_codec::{QoS, ReasonCode};
+use vmq_codec::ReasonCode;
 use vmq_conf::{value, Config};
 
-use crate::hooks::{HookResult, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
+use crate::hooks::{
+    Answer, HookResult, Plugin, PublishModifiers, PublishRequest, RegisterModifiers,
+    RegisterRequest, SubscribeRequest, SubscribeTopic,
+};
 
 /// The default reload interval of both plugins (VerneMQ's schema: 10 seconds).
 const DEFAULT_RELOAD: Duration = Duration::from_secs(10);
@@ -110,20 +113,20 @@ impl Plugin for VmqPasswd {
         "vmq_passwd"
     }
 
-    fn auth_on_register(&self, req: &RegisterRequest<'_>) -> HookResult {
+    fn auth_on_register(&self, req: &RegisterRequest<'_>) -> Answer<HookResult<RegisterModifiers>> {
         let verdict = self.file.with(|users| {
             users.check(
                 req.username.map(|u| u.as_str()),
                 req.password.map(|p| p.as_ref()),
             )
         });
-        match verdict {
-            Some(Verdict::Ok) => HookResult::Ok(()),
+        Answer::Ready(match verdict {
+            Some(Verdict::Ok) => HookResult::Ok(RegisterModifiers::default()),
             Some(Verdict::InvalidCredentials) => {
                 HookResult::Error(ReasonCode::BadUserNameOrPassword)
             }
             Some(Verdict::Next) | None => HookResult::Next,
-        }
+        })
     }
 }
 
@@ -165,7 +168,7 @@ impl Plugin for VmqAcl {
         "vmq_acl"
     }
 
-    fn auth_on_publish(&self, req: &PublishRequest<'_>) -> HookResult {
+    fn auth_on_publish(&self, req: &PublishRequest<'_>) -> Answer<HookResult<PublishModifiers>> {
         let id = req.subscriber_id;
         let allowed = self.file.with(|acl| {
             acl.can_publish(
@@ -175,28 +178,34 @@ impl Plugin for VmqAcl {
                 req.topic,
             )
         });
-        if allowed == Some(true) {
-            HookResult::Ok(())
+        Answer::Ready(if allowed == Some(true) {
+            HookResult::Ok(PublishModifiers::default())
         } else {
             HookResult::Next
-        }
+        })
     }
 
-    fn auth_on_subscribe(&self, req: &SubscribeRequest<'_>) -> HookResult<Option<QoS>> {
+    /// As VerneMQ's `vmq_acl`: `ok` when every topic is readable, `next` otherwise.
+    fn auth_on_subscribe(
+        &self,
+        req: &SubscribeRequest<'_>,
+    ) -> Answer<HookResult<Option<Vec<SubscribeTopic>>>> {
         let id = req.subscriber_id;
         let allowed = self.file.with(|acl| {
-            acl.can_subscribe(
-                req.username.map(|u| u.as_str()),
-                &id.client_id,
-                &id.mountpoint,
-                req.filter,
-            )
+            req.topics.iter().all(|t| {
+                acl.can_subscribe(
+                    req.username.map(|u| u.as_str()),
+                    &id.client_id,
+                    &id.mountpoint,
+                    &t.filter,
+                )
+            })
         });
-        if allowed == Some(true) {
+        Answer::Ready(if allowed == Some(true) {
             HookResult::Ok(None)
         } else {
             HookResult::Next
-        }
+        })
     }
 }
 
@@ -344,7 +353,7 @@ mod tests {
 
     use bytes::Bytes;
     use vmq_auth::passwd::{format_line, PasswordHash};
-    use vmq_codec::Utf8Str;
+    use vmq_codec::{QoS, Utf8Str};
 
     use super::*;
     use crate::SubscriberId;
@@ -360,26 +369,37 @@ mod tests {
         let id = id("c");
         let user = user.map(Utf8Str::from);
         let pw = pw.map(|p| Bytes::copy_from_slice(p.as_bytes()));
-        p.auth_on_register(&RegisterRequest {
+        unit(p.auth_on_register(&RegisterRequest {
             peer: SocketAddr::from(([127, 0, 0, 1], 1)),
             subscriber_id: &id,
             username: user.as_ref(),
             password: pw.as_ref(),
             clean_start: true,
-        })
+            properties: None,
+        }))
+    }
+
+    fn unit<M>(answer: Answer<HookResult<M>>) -> HookResult {
+        match answer {
+            Answer::Ready(HookResult::Ok(_)) => HookResult::Ok(()),
+            Answer::Ready(HookResult::Next) => HookResult::Next,
+            Answer::Ready(HookResult::Error(code)) => HookResult::Error(code),
+            Answer::Pending(_) => panic!("built-in plugins answer at once"),
+        }
     }
 
     fn publish(a: &VmqAcl, user: Option<&str>, topic: &str) -> HookResult {
         let id = id("c");
         let user = user.map(Utf8Str::from);
-        a.auth_on_publish(&PublishRequest {
+        unit(a.auth_on_publish(&PublishRequest {
             username: user.as_ref(),
             subscriber_id: &id,
             qos: QoS::AtMostOnce,
             topic,
             payload: &Bytes::new(),
             retain: false,
-        })
+            properties: None,
+        }))
     }
 
     fn write(path: &Path, text: &str) {

@@ -19,16 +19,20 @@ use tokio::{
 };
 use tracing::{debug, warn};
 use vmq_codec::{
-    check, DecodeLimits, Packet, ProtocolVersion, Publish, PublishProperties, QoS, ReasonCode,
-    Subscribe, Unsubscribe, Utf8Str,
+    check, AuthProperties, ConnAckProperties, DecodeLimits, Packet, ProtocolVersion, Publish,
+    PublishProperties, QoS, ReasonCode, Subscribe, Unsubscribe, Utf8Str,
 };
 use vmq_session::{
-    Action, CloseReason, ConnectAccepted, ConnectRequest, Message, Session, SessionConfig,
+    Action, CloseReason, ConnectAccepted, ConnectRequest, Delivery, Message, Session, SessionConfig,
 };
 
 use crate::{
     broker::{BrokerCore, MatchBuffer, SessionPersistence},
-    hooks::{PublishRequest, RegisterRequest, SubscribeRequest},
+    hooks::{
+        AuthModifiers, AuthRequest, AuthStep, Chain, PublishModifiers, PublishRequest,
+        RegisterEvent, RegisterModifiers, RegisterRequest, SubscribeRequest, SubscribeTopic,
+        UnsubscribeRequest,
+    },
     metrics::Counter,
     persistence::Durable,
     subscriber::{
@@ -154,6 +158,12 @@ struct Connection {
     /// wait for the store's flush.
     pending_acks: VecDeque<PendingAck>,
     closed: bool,
+    /// The plugin chain snapshot (refreshed when plugins are enabled or disabled).
+    chain: Chain,
+    /// A CONNECT waiting for MQTT 5 enhanced authentication to finish.
+    pending_connect: Option<Box<ConnectRequest>>,
+    /// Frame limits (`max_message_size`, or the `auth_on_register` modifier).
+    limits: DecodeLimits,
 }
 
 struct PendingAck {
@@ -224,12 +234,15 @@ pub async fn run_connection_with<S>(
         disconnect_acks: Vec::new(),
         pending_acks: VecDeque::new(),
         closed: false,
+        chain: Chain::default(),
+        pending_connect: None,
+        limits: DecodeLimits::default(),
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
     }
     let tracked = Tracked(tracker, conn_id);
-    let limits = DecodeLimits::new(conn.listener.max_packet_size);
+    conn.limits = DecodeLimits::new(conn.listener.max_packet_size);
     // Transports that buffer (TLS records, WebSocket frames) need a flush after writes.
     let mut unflushed = false;
     let (mut reader, mut writer) = tokio::io::split(stream);
@@ -242,7 +255,7 @@ pub async fn run_connection_with<S>(
 
     loop {
         conn.process_actions().await;
-        conn.pull_deliveries(wbuf.len());
+        conn.pull_deliveries(wbuf.len()).await;
         conn.process_actions().await;
         let out = conn.session.transmit();
         if !out.is_empty() {
@@ -303,6 +316,7 @@ pub async fn run_connection_with<S>(
                     } else if n < read_size / 4 {
                         read_size = (read_size / 2).max(MIN_READ);
                     }
+                    let limits = conn.limits;
                     conn.handle_input(&mut rbuf, &limits).await;
                     if rbuf.is_empty() && rbuf.capacity() > read_size * 2 {
                         rbuf = BytesMut::new();
@@ -434,16 +448,18 @@ impl Connection {
     async fn process_actions(&mut self) {
         while let Some(action) = self.session.poll_action() {
             match action {
-                // Boxed: registration is rare and its future is large; keeping it out of line
+                // Boxed: registration, enhanced authentication and subscriptions are rare and
+                // their futures are large (they may await plugins); keeping them out of line
                 // keeps every connection task small.
                 Action::Connect(req) => Box::pin(self.on_connect(*req)).await,
-                Action::Auth { .. } => {
-                    // No plugin implements enhanced authentication (on_auth_m5) yet.
-                    self.session.disconnect(ReasonCode::BadAuthenticationMethod);
+                Action::Auth { properties, reauth } => {
+                    Box::pin(self.on_auth(properties, reauth)).await;
                 }
-                Action::Publish(publish) => self.on_publish(publish),
-                Action::Subscribe(subscribe) => self.on_subscribe(subscribe),
-                Action::Unsubscribe(unsubscribe) => self.on_unsubscribe(unsubscribe),
+                Action::Publish(publish) => self.on_publish(publish).await,
+                Action::Subscribe(subscribe) => Box::pin(self.on_subscribe(subscribe)).await,
+                Action::Unsubscribe(unsubscribe) => {
+                    Box::pin(self.on_unsubscribe(unsubscribe)).await;
+                }
                 Action::Acknowledged(delivery) => {
                     if let Some(sub) = &self.subscriber {
                         self.core.message_done(sub, delivery.msg.id);
@@ -466,40 +482,132 @@ impl Connection {
     }
 
     async fn on_connect(&mut self, req: ConnectRequest) {
-        let mountpoint = self.listener.mountpoint.clone();
-        let id = SubscriberId {
-            mountpoint: mountpoint.clone(),
-            client_id: Arc::from(req.client_id.as_str()),
-        };
-        if req.connect.properties.authentication_method.is_some() {
-            // MQTT 5 enhanced authentication needs an on_auth_m5 plugin; none is registered.
-            return self.refuse(ReasonCode::BadAuthenticationMethod);
-        }
-        if !self.listener.allow_anonymous {
-            let request = RegisterRequest {
-                peer: self.peer,
-                subscriber_id: &id,
-                username: self.preauth_username.as_ref().or(req.username.as_ref()),
-                password: req.password.as_ref(),
-                clean_start: req.clean_start,
+        let props = &req.connect.properties;
+        if props.authentication_method.is_some() {
+            // MQTT 5 enhanced authentication: on_auth_m5 decides before auth_on_register_m5.
+            let auth = AuthProperties {
+                authentication_method: props.authentication_method.clone(),
+                authentication_data: props.authentication_data.clone(),
+                ..AuthProperties::default()
             };
-            if let Err(code) = self.core.hooks.auth_on_register(&request) {
-                debug!(client_id = %id, ?code, "auth_on_register refused");
-                return self.refuse(code);
+            self.username = self
+                .preauth_username
+                .clone()
+                .or_else(|| req.username.clone());
+            self.pending_connect = Some(Box::new(req));
+            return self.on_auth(auth, false).await;
+        }
+        self.finish_connect(req, ConnAckProperties::default()).await;
+    }
+
+    /// One `on_auth_m5` step: at CONNECT, after an AUTH packet, or a re-authentication.
+    async fn on_auth(&mut self, properties: AuthProperties, reauth: bool) {
+        let id = match (&self.subscriber, &self.pending_connect) {
+            (Some(s), _) if reauth => s.id.clone(),
+            (_, Some(req)) => SubscriberId {
+                mountpoint: self.listener.mountpoint.clone(),
+                client_id: Arc::from(req.client_id.as_str()),
+            },
+            _ => return self.session.disconnect(ReasonCode::ProtocolError),
+        };
+        self.core.hooks.refresh(&mut self.chain);
+        let result = self
+            .chain
+            .on_auth(&AuthRequest {
+                username: self.username.as_ref(),
+                subscriber_id: &id,
+                properties: &properties,
+            })
+            .await;
+        match result {
+            Ok(AuthModifiers {
+                reason_code: AuthStep::Continue,
+                properties,
+            }) => self.session.continue_auth(auth_reply(properties)),
+            Ok(AuthModifiers { properties, .. }) if reauth => {
+                self.session.reauth_success(auth_reply(properties));
+            }
+            Ok(AuthModifiers { properties, .. }) => {
+                if let Some(req) = self.pending_connect.take() {
+                    let connack = ConnAckProperties {
+                        authentication_method: properties.authentication_method,
+                        authentication_data: properties.authentication_data,
+                        reason_string: properties.reason_string,
+                        ..ConnAckProperties::default()
+                    };
+                    self.finish_connect(*req, connack).await;
+                }
+            }
+            Err(code) => {
+                debug!(client_id = %id, ?code, "on_auth_m5 refused");
+                if reauth {
+                    self.session.disconnect(code);
+                } else {
+                    self.pending_connect = None;
+                    self.refuse(code);
+                }
             }
         }
+    }
+
+    async fn finish_connect(&mut self, req: ConnectRequest, mut connack: ConnAckProperties) {
         let v5 = req.protocol == ProtocolVersion::V5;
+        let mut id = SubscriberId {
+            mountpoint: self.listener.mountpoint.clone(),
+            client_id: Arc::from(req.client_id.as_str()),
+        };
+        let mut clean_start = req.clean_start;
+        let mut session_expiry_interval = req.session_expiry_interval;
+        self.username = self
+            .preauth_username
+            .clone()
+            .or_else(|| req.username.clone());
+        self.core.hooks.refresh(&mut self.chain);
+        if !self.listener.allow_anonymous {
+            let result = self
+                .chain
+                .auth_on_register(&RegisterRequest {
+                    peer: self.peer,
+                    subscriber_id: &id,
+                    username: self.username.as_ref(),
+                    password: req.password.as_ref(),
+                    clean_start: req.clean_start,
+                    properties: v5.then_some(&req.connect.properties),
+                })
+                .await;
+            match result {
+                Err(code) => {
+                    debug!(client_id = %id, ?code, "auth_on_register refused");
+                    return self.refuse(code);
+                }
+                Ok(m) => {
+                    if let Some(new_id) = m.subscriber_id.clone() {
+                        id = new_id;
+                    }
+                    if let Some(user) = m.username.clone() {
+                        self.username = Some(user);
+                    }
+                    clean_start = m.clean_session.unwrap_or(clean_start);
+                    session_expiry_interval =
+                        m.session_expiry_interval.unwrap_or(session_expiry_interval);
+                    if let Some(props) = m.user_properties.clone() {
+                        connack.user_properties = props;
+                    }
+                    self.apply_session_modifiers(&m);
+                }
+            }
+        }
         let persistence = if v5 {
             SessionPersistence {
-                clean_start: req.clean_start,
-                persistent: req.session_expiry_interval > 0,
-                session_expiry_interval: req.session_expiry_interval,
+                clean_start,
+                persistent: session_expiry_interval > 0,
+                session_expiry_interval,
                 protocol: 5,
             }
         } else {
             SessionPersistence {
-                clean_start: req.clean_start,
-                persistent: !req.clean_start,
+                clean_start,
+                persistent: !clean_start,
                 session_expiry_interval: u32::MAX,
                 protocol: req.protocol.level(),
             }
@@ -510,10 +618,6 @@ impl Connection {
             let cap = self.listener.session.max_last_will_delay;
             self.will_delay = requested.min(cap);
         }
-        self.username = self
-            .preauth_username
-            .clone()
-            .or_else(|| req.username.clone());
         let registered = self
             .core
             .register(id.clone(), self.conn_id, self.handle.clone(), persistence)
@@ -524,14 +628,50 @@ impl Connection {
             ConnectAccepted {
                 session_present: registered.session_present,
                 resume: registered.resume,
-                ..ConnectAccepted::default()
+                properties: connack,
             },
         );
         let m = &self.core.metrics;
         m.incr(Counter::MqttConnackSent);
         m.incr(Counter::MqttConnackAcceptedSent);
-        self.core.hooks.on_register(&id, self.username.as_ref());
+        self.chain.on_register(&RegisterEvent {
+            peer: self.peer,
+            subscriber_id: &id,
+            username: self.username.as_ref(),
+            properties: v5.then_some(&req.connect.properties),
+        });
+        self.chain.on_client_wakeup(&id);
         debug!(client_id = %id, peer = %self.peer, "connected");
+    }
+
+    /// Session settings changed by `auth_on_register` modifiers.
+    fn apply_session_modifiers(&mut self, m: &RegisterModifiers) {
+        if m.max_message_size.is_none()
+            && m.max_message_rate.is_none()
+            && m.max_inflight_messages.is_none()
+            && m.retry_interval.is_none()
+            && m.upgrade_qos.is_none()
+        {
+            return;
+        }
+        let mut config = SessionConfig::clone(self.session.config());
+        if let Some(size) = m.max_message_size {
+            config.max_packet_size = size;
+            self.limits = DecodeLimits::new(size);
+        }
+        if let Some(rate) = m.max_message_rate {
+            config.max_message_rate = rate;
+        }
+        if let Some(n) = m.max_inflight_messages {
+            config.max_inflight_messages = n;
+        }
+        if let Some(interval) = m.retry_interval {
+            config.retry_interval = interval;
+        }
+        if let Some(upgrade) = m.upgrade_qos {
+            config.upgrade_outgoing_qos = upgrade;
+        }
+        self.session.set_config(Arc::new(config));
     }
 
     fn refuse(&mut self, code: ReasonCode) {
@@ -547,44 +687,63 @@ impl Connection {
         self.session.refuse_connect(code);
     }
 
-    fn on_publish(&mut self, publish: Publish) {
+    async fn on_publish(&mut self, mut publish: Publish) {
         let Some(subscriber) = self.subscriber.clone() else {
             return;
         };
         let now = Instant::now();
         let (qos, packet_id) = (publish.qos, publish.packet_id);
+        self.core.hooks.refresh(&mut self.chain);
         let mut durable = None;
         // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
         // accepted and acknowledged, but not routed.
-        let code = if publish.topic.starts_with('$') {
-            ReasonCode::Success
-        } else if let Err(code) = self.authorize_publish(&subscriber, &publish) {
-            self.core.metrics.incr(Counter::MqttPublishAuthError);
-            // VerneMQ (vmq_mqtt_fsm): an MQTT 3.1.1 client is disconnected; a 3.1 client too
-            // with `disconnect_on_unauthorized_publish_v3`, otherwise acknowledged below.
-            let version = self.session.version();
-            if version == ProtocolVersion::V3_1_1
-                || (version == ProtocolVersion::V3_1
-                    && self.core.config.disconnect_on_unauthorized_publish_v3)
-            {
-                debug!(client_id = %subscriber.id, "unauthorized publish; disconnecting");
-                self.session.disconnect(code);
-                return;
-            }
-            code
+        let authorized = if publish.topic.starts_with('$') {
+            None
         } else {
-            let msg = self.message_from(publish, now);
-            durable = self
-                .core
-                .publish(
-                    &subscriber.id.mountpoint,
-                    Some(&subscriber),
-                    msg,
-                    now,
-                    &mut self.matches,
-                )
-                .durable;
-            ReasonCode::Success
+            Some(self.authorize_publish(&subscriber, &publish).await)
+        };
+        let code = match authorized {
+            None => ReasonCode::Success,
+            Some(Err(code)) => {
+                self.core.metrics.incr(Counter::MqttPublishAuthError);
+                // VerneMQ (vmq_mqtt_fsm): an MQTT 3.1.1 client is disconnected; a 3.1 client
+                // too with `disconnect_on_unauthorized_publish_v3`, otherwise acknowledged below.
+                let version = self.session.version();
+                if version == ProtocolVersion::V3_1_1
+                    || (version == ProtocolVersion::V3_1
+                        && self.core.config.disconnect_on_unauthorized_publish_v3)
+                {
+                    debug!(client_id = %subscriber.id, "unauthorized publish; disconnecting");
+                    self.session.disconnect(code);
+                    return;
+                }
+                code
+            }
+            Some(Ok(modifiers)) => {
+                let mountpoint = apply_publish_modifiers(&mut publish, modifiers)
+                    .unwrap_or_else(|| subscriber.id.mountpoint.clone());
+                if !self.chain.is_empty() {
+                    self.chain.on_publish(&PublishRequest {
+                        username: self.username.as_ref(),
+                        subscriber_id: &subscriber.id,
+                        qos: publish.qos,
+                        topic: &publish.topic,
+                        payload: &publish.payload,
+                        retain: publish.retain,
+                        properties: self
+                            .session
+                            .version()
+                            .is_v5()
+                            .then_some(&publish.properties),
+                    });
+                }
+                let msg = self.message_from(publish, now);
+                durable = self
+                    .core
+                    .publish(&mountpoint, Some(&subscriber), msg, now, &mut self.matches)
+                    .durable;
+                ReasonCode::Success
+            }
         };
         if qos != QoS::AtMostOnce {
             // MQTT 3.1 has no way to tell a refusal; the message is dropped and acknowledged.
@@ -621,22 +780,29 @@ impl Connection {
         }
     }
 
-    fn authorize_publish(
+    async fn authorize_publish(
         &self,
         subscriber: &Subscriber,
         publish: &Publish,
-    ) -> Result<(), ReasonCode> {
+    ) -> Result<PublishModifiers, ReasonCode> {
         if self.listener.allow_anonymous {
-            return Ok(());
+            return Ok(PublishModifiers::default());
         }
-        self.core.hooks.auth_on_publish(&PublishRequest {
-            username: self.username.as_ref(),
-            subscriber_id: &subscriber.id,
-            qos: publish.qos,
-            topic: &publish.topic,
-            payload: &publish.payload,
-            retain: publish.retain,
-        })
+        self.chain
+            .auth_on_publish(&PublishRequest {
+                username: self.username.as_ref(),
+                subscriber_id: &subscriber.id,
+                qos: publish.qos,
+                topic: &publish.topic,
+                payload: &publish.payload,
+                retain: publish.retain,
+                properties: self
+                    .session
+                    .version()
+                    .is_v5()
+                    .then_some(&publish.properties),
+            })
+            .await
     }
 
     fn message_from(&self, publish: Publish, now: Instant) -> Arc<Message> {
@@ -664,77 +830,121 @@ impl Connection {
         })
     }
 
-    fn on_subscribe(&mut self, subscribe: Subscribe) {
+    async fn on_subscribe(&mut self, subscribe: Subscribe) {
         let Some(subscriber) = self.subscriber.clone() else {
             return;
         };
         let v5 = self.session.version().is_v5();
-        let max_depth = self.core.config.topic_max_depth;
-        let mut codes = Vec::with_capacity(subscribe.filters.len());
-        let mut retained = Vec::new();
-        for entry in &subscribe.filters {
-            let filter = entry.filter.as_str();
-            let parsed = vmq_router::parse_subscription(filter, max_depth);
-            let shared = parsed.as_ref().is_ok_and(|p| p.is_shared());
-            if parsed.is_err() {
-                self.core.metrics.incr(Counter::MqttSubscribeError);
-                codes.push(if v5 {
-                    ReasonCode::TopicFilterInvalid
-                } else {
-                    ReasonCode::UnspecifiedError
-                });
-                continue;
+        let refusal = |code: ReasonCode| {
+            if v5 {
+                code
+            } else {
+                ReasonCode::UnspecifiedError
             }
-            if shared && entry.options.no_local {
+        };
+        let max_depth = self.core.config.topic_max_depth;
+        // One code per requested filter; `None` until the hooks and the router decided.
+        let mut codes: Vec<Option<ReasonCode>> = Vec::with_capacity(subscribe.filters.len());
+        // The valid filters, with the index of their code.
+        let mut slots = Vec::with_capacity(subscribe.filters.len());
+        let mut topics = Vec::with_capacity(subscribe.filters.len());
+        for entry in &subscribe.filters {
+            let parsed = vmq_router::parse_subscription(entry.filter.as_str(), max_depth);
+            let Ok(parsed) = parsed else {
+                self.core.metrics.incr(Counter::MqttSubscribeError);
+                codes.push(Some(refusal(ReasonCode::TopicFilterInvalid)));
+                continue;
+            };
+            if parsed.is_shared() && entry.options.no_local {
                 // MQTT-3.8.3-4: no local on a shared subscription is a protocol error.
                 self.session.disconnect(ReasonCode::ProtocolError);
                 return;
             }
-            let mut qos = entry.options.qos;
-            if !self.listener.allow_anonymous {
-                let req = SubscribeRequest {
+            slots.push(codes.len());
+            codes.push(None);
+            topics.push(SubscribeTopic {
+                filter: entry.filter.clone(),
+                grant: Ok(entry.options),
+            });
+        }
+        self.core.hooks.refresh(&mut self.chain);
+        let properties = v5.then_some(&subscribe.properties);
+        if !self.listener.allow_anonymous && !topics.is_empty() {
+            let result = self
+                .chain
+                .auth_on_subscribe(&SubscribeRequest {
                     username: self.username.as_ref(),
                     subscriber_id: &subscriber.id,
-                    filter,
-                    qos,
-                };
-                match self.core.hooks.auth_on_subscribe(&req) {
-                    Ok(Some(lowered)) => qos = qos.min(lowered),
-                    Ok(None) => {}
-                    Err(code) => {
-                        self.core.metrics.incr(Counter::MqttSubscribeAuthError);
-                        codes.push(if v5 {
-                            code
-                        } else {
-                            ReasonCode::UnspecifiedError
-                        });
-                        continue;
+                    topics: &topics,
+                    properties,
+                })
+                .await;
+            match result {
+                Ok(None) => {}
+                Ok(Some(rewritten)) => {
+                    // One entry per requested topic; a shorter list refuses the rest.
+                    let missing = topics.len().saturating_sub(rewritten.len());
+                    topics = rewritten;
+                    topics.extend((0..missing).map(|i| SubscribeTopic {
+                        filter: Utf8Str::from(format!("<refused {i}>")),
+                        grant: Err(ReasonCode::NotAuthorized),
+                    }));
+                }
+                Err(code) => {
+                    for topic in &mut topics {
+                        topic.grant = Err(code);
                     }
                 }
             }
-            let opts = SubOptions {
-                qos,
-                no_local: entry.options.no_local,
-                retain_as_published: entry.options.retain_as_published,
-                retain_handling: entry.options.retain_handling,
-                subscription_id: subscribe.properties.subscription_identifier,
+        }
+        let mut retained = Vec::new();
+        for (i, topic) in topics.iter_mut().enumerate() {
+            let code = match topic.grant {
+                Err(code) => {
+                    self.core.metrics.incr(Counter::MqttSubscribeAuthError);
+                    refusal(code)
+                }
+                Ok(options) => {
+                    let opts = SubOptions {
+                        qos: options.qos,
+                        no_local: options.no_local,
+                        retain_as_published: options.retain_as_published,
+                        retain_handling: options.retain_handling,
+                        subscription_id: subscribe.properties.subscription_identifier,
+                    };
+                    match self
+                        .core
+                        .subscribe(&subscriber, topic.filter.as_str(), opts)
+                    {
+                        Ok(is_new) => {
+                            retained.push((topic.filter.as_str().to_owned(), opts, is_new));
+                            granted(options.qos)
+                        }
+                        Err(e) => {
+                            debug!(error = %e, "subscribe refused by the router");
+                            self.core.metrics.incr(Counter::MqttSubscribeError);
+                            topic.grant = Err(ReasonCode::TopicFilterInvalid);
+                            refusal(ReasonCode::TopicFilterInvalid)
+                        }
+                    }
+                }
             };
-            match self.core.subscribe(&subscriber, filter, opts) {
-                Ok(is_new) => {
-                    codes.push(granted(qos));
-                    retained.push((filter.to_owned(), opts, is_new));
-                }
-                Err(e) => {
-                    debug!(error = %e, "subscribe refused by the router");
-                    self.core.metrics.incr(Counter::MqttSubscribeError);
-                    codes.push(if v5 {
-                        ReasonCode::TopicFilterInvalid
-                    } else {
-                        ReasonCode::UnspecifiedError
-                    });
-                }
+            if let Some(slot) = slots.get(i) {
+                codes[*slot] = Some(code);
             }
         }
+        if !self.chain.is_empty() && !topics.is_empty() {
+            self.chain.on_subscribe(&SubscribeRequest {
+                username: self.username.as_ref(),
+                subscriber_id: &subscriber.id,
+                topics: &topics,
+                properties,
+            });
+        }
+        let codes = codes
+            .into_iter()
+            .map(|c| c.unwrap_or(refusal(ReasonCode::NotAuthorized)))
+            .collect();
         self.core.metrics.incr(Counter::MqttSubackSent);
         self.session.subscribe_done(subscribe.packet_id, codes);
         let now = Instant::now();
@@ -744,12 +954,29 @@ impl Connection {
         }
     }
 
-    fn on_unsubscribe(&mut self, unsubscribe: Unsubscribe) {
+    async fn on_unsubscribe(&mut self, unsubscribe: Unsubscribe) {
         let Some(subscriber) = self.subscriber.clone() else {
             return;
         };
-        let codes = unsubscribe
-            .filters
+        self.core.hooks.refresh(&mut self.chain);
+        let rewritten = if self.chain.is_empty() {
+            None
+        } else {
+            self.chain
+                .on_unsubscribe(&UnsubscribeRequest {
+                    username: self.username.as_ref(),
+                    subscriber_id: &subscriber.id,
+                    topics: &unsubscribe.filters,
+                    properties: self
+                        .session
+                        .version()
+                        .is_v5()
+                        .then_some(&unsubscribe.properties),
+                })
+                .await
+        };
+        let filters = rewritten.as_ref().unwrap_or(&unsubscribe.filters);
+        let mut codes: Vec<ReasonCode> = filters
             .iter()
             .map(|f| {
                 if self.core.unsubscribe(&subscriber, f) {
@@ -759,15 +986,18 @@ impl Connection {
                 }
             })
             .collect();
+        // A rewrite to another number of topics still answers every requested one.
+        codes.resize(unsubscribe.filters.len(), ReasonCode::Success);
         self.core.metrics.incr(Counter::MqttUnsubackSent);
         self.session.unsubscribe_done(unsubscribe.packet_id, codes);
     }
 
     /// Moves ready deliveries from the queue into the session, up to its free window.
-    fn pull_deliveries(&mut self, unwritten: usize) {
+    async fn pull_deliveries(&mut self, unwritten: usize) {
         let Some(subscriber) = self.subscriber.clone() else {
             return;
         };
+        self.core.hooks.refresh(&mut self.chain);
         let now = Instant::now();
         loop {
             let capacity = self.session.send_capacity().min(DELIVERY_BATCH);
@@ -793,10 +1023,14 @@ impl Connection {
             self.core
                 .metrics
                 .add(Counter::QueueMessageOut, taken as u64);
-            for queued in self.deliveries.drain(..) {
+            let mut deliveries = std::mem::take(&mut self.deliveries);
+            for mut queued in deliveries.drain(..) {
                 if queued.qos == QoS::AtMostOnce {
                     // No acknowledgement will come: a stored copy (if any) is done now.
                     self.core.message_done(&subscriber, queued.delivery.msg.id);
+                }
+                if !self.chain.is_empty() {
+                    self.on_deliver(&subscriber.id, &mut queued.delivery).await;
                 }
                 if let Err(delivery) = self.session.deliver(now, queued.delivery) {
                     // Cannot happen while `capacity` is respected; never lose it silently.
@@ -804,6 +1038,36 @@ impl Connection {
                     self.core.metrics.incr(Counter::QueueMessageDrop);
                 }
             }
+            self.deliveries = deliveries;
+        }
+    }
+
+    /// `on_deliver(_m5)`: a plugin may rewrite topic, payload (and MQTT 5 properties) of this
+    /// one delivery; the shared message stays as it is for the other subscribers.
+    async fn on_deliver(&self, id: &SubscriberId, delivery: &mut Delivery) {
+        let msg = &delivery.msg;
+        let modifiers = self
+            .chain
+            .on_deliver(&PublishRequest {
+                username: self.username.as_ref(),
+                subscriber_id: id,
+                qos: msg.qos,
+                topic: &msg.topic,
+                payload: &msg.payload,
+                retain: delivery.retain,
+                properties: self.session.version().is_v5().then_some(&msg.properties),
+            })
+            .await;
+        if let Some(m) = modifiers {
+            let mut changed = Message::clone(msg);
+            if let Some(topic) = m.topic {
+                changed.topic = topic;
+            }
+            if let Some(payload) = m.payload {
+                changed.payload = payload;
+            }
+            m.properties.apply(&mut changed.properties);
+            delivery.msg = Arc::new(changed);
         }
     }
 
@@ -865,5 +1129,35 @@ fn granted(qos: QoS) -> ReasonCode {
         QoS::AtMostOnce => ReasonCode::Success,
         QoS::AtLeastOnce => ReasonCode::GrantedQoS1,
         QoS::ExactlyOnce => ReasonCode::GrantedQoS2,
+    }
+}
+
+/// `auth_on_publish` modifiers applied to the incoming publish; the mountpoint to route in
+/// when it changed.
+fn apply_publish_modifiers(publish: &mut Publish, m: PublishModifiers) -> Option<Arc<str>> {
+    if let Some(topic) = m.topic {
+        publish.topic = topic;
+    }
+    if let Some(payload) = m.payload {
+        publish.payload = payload;
+    }
+    if let Some(qos) = m.qos {
+        publish.qos = qos;
+    }
+    if let Some(retain) = m.retain {
+        publish.retain = retain;
+    }
+    m.properties.apply(&mut publish.properties);
+    m.mountpoint
+}
+
+/// The AUTH properties sent back to the client: method, data and reason string (VerneMQ
+/// filters the plugin's answer the same way).
+fn auth_reply(p: AuthProperties) -> AuthProperties {
+    AuthProperties {
+        authentication_method: p.authentication_method,
+        authentication_data: p.authentication_data,
+        reason_string: p.reason_string,
+        user_properties: Vec::new(),
     }
 }

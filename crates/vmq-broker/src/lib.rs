@@ -41,7 +41,12 @@ pub use builtin_plugins::{enabled_builtins, VmqAcl, VmqPasswd};
 pub use connection::{
     run_connection, run_connection_with, ConnTracker, ConnectionInfo, ListenerContext,
 };
-pub use hooks::{HookResult, Hooks, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
+pub use hooks::{
+    Answer, AuthModifiers, AuthRequest, AuthStep, Chain, DeliverModifiers, HookFuture, HookName,
+    HookResult, Hooks, OfflineMessage, Plugin, PluginInfo, PropertyModifiers, PublishModifiers,
+    PublishRequest, RegisterEvent, RegisterModifiers, RegisterRequest, SubscribeRequest,
+    SubscribeTopic, UnsubscribeRequest,
+};
 pub use listener::{ListenerInfo, ListenerStatus, Listeners, MqttListener};
 pub use metrics::{Counter, Metrics};
 pub use persistence::{Durable, Persistence, Storage};
@@ -68,6 +73,9 @@ pub enum BrokerError {
     /// The configuration asks for something this build cannot do.
     #[error("unsupported configuration: {0}")]
     Unsupported(String),
+    /// No plugin of this name is registered (`vmq-admin plugin enable|disable`).
+    #[error("no plugin named {0} is registered")]
+    UnknownPlugin(String),
     /// A listener's transport (TLS files and settings, ...) could not be set up.
     #[error(transparent)]
     Transport(#[from] TransportError),
@@ -104,7 +112,7 @@ impl BrokerBuilder {
     }
 
     /// Registers a plugin (asked after those registered before it).
-    pub fn plugin(mut self, plugin: Arc<dyn Plugin>) -> Self {
+    pub fn plugin(self, plugin: Arc<dyn Plugin>) -> Self {
         self.hooks.add(plugin);
         self
     }
@@ -226,7 +234,7 @@ impl Broker {
     ///
     /// The built-ins enabled by `plugins.vmq_passwd` / `plugins.vmq_acl` come first.
     pub fn builder(config: Config) -> BrokerBuilder {
-        let mut hooks = Hooks::default();
+        let hooks = Hooks::default();
         enabled_builtins(&config)
             .into_iter()
             .for_each(|p| hooks.add(p));

@@ -197,6 +197,7 @@ pub struct Session {
     // Outgoing flow.
     inflight: VecDeque<Inflight>,
     send_window: usize,
+    client_receive_max: u16,
     next_packet_id: u16,
     client_max_packet_size: u32,
     request_problem_information: bool,
@@ -236,6 +237,7 @@ impl Session {
             auth_method: None,
             inflight: VecDeque::new(),
             send_window: 0,
+            client_receive_max: u16::MAX,
             next_packet_id: 1,
             client_max_packet_size: 0,
             request_problem_information: true,
@@ -469,6 +471,7 @@ impl Session {
             .receive_maximum
             .unwrap_or(u16::MAX)
             .min(self.config.receive_max_client.max(1));
+        self.client_receive_max = client_receive_max;
         self.send_window = self.window_for(client_receive_max);
         self.aliases_out = AliasesOut::new(
             props
@@ -511,6 +514,19 @@ impl Session {
         } else {
             configured
         }
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &Arc<SessionConfig> {
+        &self.config
+    }
+
+    /// Replaces the settings after CONNECT and before [`Session::accept_connect`] (plugin
+    /// modifiers such as `max_inflight_messages`, `retry_interval`, `max_message_rate`); the
+    /// send window is recomputed.
+    pub fn set_config(&mut self, config: Arc<SessionConfig>) {
+        self.config = config;
+        self.send_window = self.window_for(self.client_receive_max);
     }
 
     /// The broker accepted the client: CONNACK (success) is sent and the session is connected.

@@ -21,7 +21,10 @@ use rcgen::{
     RevokedCertParams, SerialNumber,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use vmq_broker::{Broker, HookResult, Plugin, PublishRequest, RegisterRequest, SubscribeRequest};
+use vmq_broker::{
+    Answer, Broker, HookResult, Plugin, PublishModifiers, PublishRequest, RegisterModifiers,
+    RegisterRequest, SubscribeRequest, SubscribeTopic,
+};
 use vmq_codec::{
     check, Connect, DecodeLimits, Packet, ProtocolVersion, PubAck, Publish, QoS, ReasonCode,
     Subscribe, Utf8Str,
@@ -188,21 +191,24 @@ impl Plugin for Recorder {
         "recorder"
     }
 
-    fn auth_on_register(&self, req: &RegisterRequest<'_>) -> HookResult {
+    fn auth_on_register(&self, req: &RegisterRequest<'_>) -> Answer<HookResult<RegisterModifiers>> {
         self.seen.lock().push(Registration {
             client_id: req.subscriber_id.client_id.to_string(),
             username: req.username.map(|u| u.as_str().to_owned()),
             peer: req.peer,
         });
-        HookResult::Ok(())
+        HookResult::Ok(RegisterModifiers::default()).into()
     }
 
-    fn auth_on_publish(&self, _req: &PublishRequest<'_>) -> HookResult {
-        HookResult::Ok(())
+    fn auth_on_publish(&self, _req: &PublishRequest<'_>) -> Answer<HookResult<PublishModifiers>> {
+        HookResult::Ok(PublishModifiers::default()).into()
     }
 
-    fn auth_on_subscribe(&self, _req: &SubscribeRequest<'_>) -> HookResult<Option<QoS>> {
-        HookResult::Ok(None)
+    fn auth_on_subscribe(
+        &self,
+        _req: &SubscribeRequest<'_>,
+    ) -> Answer<HookResult<Option<Vec<SubscribeTopic>>>> {
+        HookResult::Ok(None).into()
     }
 }
 
