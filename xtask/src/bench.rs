@@ -14,10 +14,11 @@ use anyhow::{bail, Context, Result};
 
 use crate::{have, run};
 
-struct Broker {
-    name: &'static str,
-    port: u16,
-    child: Child,
+/// A broker process, killed when dropped.
+pub(crate) struct Broker {
+    pub(crate) name: &'static str,
+    pub(crate) port: u16,
+    pub(crate) child: Child,
 }
 
 impl Drop for Broker {
@@ -74,12 +75,12 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
-fn free_port() -> Result<u16> {
+pub(crate) fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }
 
-fn wait_port(port: u16) -> Result<()> {
+pub(crate) fn wait_port(port: u16) -> Result<()> {
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             return Ok(());
@@ -116,12 +117,7 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
                 &conf,
                 format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
             )?;
-            let bin = if Path::new("/usr/sbin/mosquitto").exists() {
-                "/usr/sbin/mosquitto"
-            } else {
-                "mosquitto"
-            };
-            Command::new(bin)
+            Command::new(mosquitto_bin())
                 .arg("-c")
                 .arg(&conf)
                 .stdout(Stdio::null())
@@ -153,6 +149,31 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
     Ok(Broker { name, port, child })
 }
 
+/// Debian's `mosquitto` lives in /usr/sbin, often not on a user's PATH.
+pub(crate) fn mosquitto_bin() -> &'static str {
+    if Path::new("/usr/sbin/mosquitto").exists() {
+        "/usr/sbin/mosquitto"
+    } else {
+        "mosquitto"
+    }
+}
+
+/// Installs Debian's mosquitto when it is missing.
+pub(crate) fn ensure_mosquitto() -> Result<()> {
+    if !have("mosquitto") && !Path::new("/usr/sbin/mosquitto").exists() {
+        run(Command::new("apt-get").args(["install", "-y", "-q", "mosquitto"]))?;
+    }
+    Ok(())
+}
+
+/// Builds our `vernemq` in release mode (the binary is `<target>/release/vernemq`).
+pub(crate) fn build_vernemq(root: &Path) -> Result<PathBuf> {
+    run(Command::new("cargo")
+        .args(["build", "--release", "--quiet", "-p", "vernemq"])
+        .current_dir(root))?;
+    Ok(target_dir(root).join("release/vernemq"))
+}
+
 fn figure(json: &str, path: &str) -> Option<f64> {
     // yardstick prints one JSON object per run; find `"key":value` for the last path segment
     // inside the object of the first one (a tiny reader, no JSON dependency needed here).
@@ -170,7 +191,7 @@ fn figure(json: &str, path: &str) -> Option<f64> {
     None
 }
 
-fn median(mut v: Vec<f64>) -> Option<f64> {
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -199,9 +220,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         }
         i += 2;
     }
-    if !have("mosquitto") && !Path::new("/usr/sbin/mosquitto").exists() {
-        run(Command::new("apt-get").args(["install", "-y", "-q", "mosquitto"]))?;
-    }
+    ensure_mosquitto()?;
     if peers.contains(&"rumqttd") && !have("rumqttd") {
         run(Command::new("cargo").args(["install", "rumqttd", "--locked"]))?;
     }
@@ -212,9 +231,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         .env("CARGO_TARGET_DIR", &ys_target)
         .current_dir(&bench_dir))?;
     let yardstick = ys_target.join("release/yardstick");
-    run(Command::new("cargo")
-        .args(["build", "--release", "--quiet", "-p", "vernemq"])
-        .current_dir(root))?;
+    build_vernemq(root)?;
     let work = target_dir(root).join("xtask-bench");
     std::fs::create_dir_all(&work)?;
 
@@ -291,7 +308,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
 }
 
 /// Where cargo puts build output (`CARGO_TARGET_DIR` or `<root>/target`).
-fn target_dir(root: &Path) -> PathBuf {
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))

@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's task runner. `test` installs the external test peers (Debian's
 //! mosquitto and mosquitto-clients, chromium and haproxy, paho-mqtt from PyPI, MQTT.js from npm)
 //! when they are missing and runs every test of the workspace; `deps` only installs; `icount`
-//! prints the codec's instructions per packet under callgrind (vmq-codec next to mqttbytes).
+//! prints the codec's instructions per packet under callgrind (vmq-codec next to mqttbytes);
+//! `bench` and `bench-transports` are the whole-broker benchmarks against peers.
 
 use std::{
     path::{Path, PathBuf},
@@ -11,6 +12,7 @@ use std::{
 use anyhow::{bail, Context, Result};
 
 mod bench;
+mod bench_transports;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -21,12 +23,17 @@ fn main() -> Result<()> {
         }
         Some("deps") => deps(),
         Some("bench") => bench::bench(&root(), &args[1..]),
+        Some("bench-transports") => bench_transports::bench_transports(&root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|deps|icount> [args]");
+            eprintln!("usage: cargo xtask <test|deps|bench|bench-transports|icount> [args]");
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
             eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto|rumqttd]: yardstick vs peers");
+            eprintln!(
+                "  bench-transports [--runs N] [--duration S] [--clients N] [--pairs N] [--no-peer]:"
+            );
+            eprintln!("         TLS handshakes/s, TLS/WS/WSS vs plain throughput, vs Mosquitto");
             eprintln!("  icount [case filter]  codec instructions per packet under valgrind");
             std::process::exit(2);
         }

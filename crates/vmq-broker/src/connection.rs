@@ -15,7 +15,7 @@ use std::{
 use bytes::{Buf, BytesMut};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    sync::{mpsc, oneshot, Notify},
+    sync::{oneshot, Notify},
 };
 use tracing::{debug, warn};
 use vmq_codec::{
@@ -220,7 +220,7 @@ pub async fn run_connection_with<S>(
     };
     core.metrics.gauge_add(gauge, 1);
     let conn_id = core.next_conn_id();
-    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let (control_tx, mut control_rx) = crate::subscriber::control_channel();
     let wake = Arc::new(Notify::new());
     let now = Instant::now();
     let mut conn = Connection {

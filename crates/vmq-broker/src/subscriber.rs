@@ -14,7 +14,7 @@ use std::{
 };
 
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 use vmq_codec::{QoS, ReasonCode, RetainHandling};
 use vmq_queue::{Queue, QueueAction, QueueMessage};
 use vmq_session::{Delivery, Inflight, Message};
@@ -89,7 +89,71 @@ pub struct ConnHandle {
     /// Woken when the queue has messages for the connection.
     pub wake: Arc<Notify>,
     /// Commands.
-    pub control: mpsc::UnboundedSender<Control>,
+    pub control: ControlSender,
+}
+
+/// The command mailbox of one connection: a few bytes per connection, where a tokio channel
+/// costs a preallocated block (commands are rare: takeover, admin disconnect, shutdown).
+#[derive(Debug, Default)]
+struct Mailbox {
+    /// `None` once the connection task is gone.
+    queue: parking_lot::Mutex<Option<Vec<Control>>>,
+    ready: Notify,
+}
+
+/// Sends commands to a connection task.
+#[derive(Debug, Clone)]
+pub struct ControlSender(Arc<Mailbox>);
+
+/// The connection task's end of its mailbox; closes it when dropped.
+#[derive(Debug)]
+pub struct ControlReceiver(Arc<Mailbox>);
+
+/// A mailbox for one connection.
+pub fn control_channel() -> (ControlSender, ControlReceiver) {
+    let mailbox = Arc::new(Mailbox {
+        queue: parking_lot::Mutex::new(Some(Vec::new())),
+        ready: Notify::new(),
+    });
+    (ControlSender(mailbox.clone()), ControlReceiver(mailbox))
+}
+
+impl ControlSender {
+    /// Delivers `command`; gives it back when the connection task is gone.
+    pub fn send(&self, command: Control) -> Result<(), Control> {
+        let mut queue = self.0.queue.lock();
+        match queue.as_mut() {
+            Some(q) => {
+                q.push(command);
+                drop(queue);
+                self.0.ready.notify_one();
+                Ok(())
+            }
+            None => Err(command),
+        }
+    }
+}
+
+impl ControlReceiver {
+    /// The next command (cancel safe: nothing is lost if the future is dropped).
+    pub async fn recv(&mut self) -> Option<Control> {
+        loop {
+            if let Some(q) = self.0.queue.lock().as_mut() {
+                if !q.is_empty() {
+                    return Some(q.remove(0));
+                }
+            }
+            self.0.ready.notified().await;
+        }
+    }
+}
+
+impl Drop for ControlReceiver {
+    fn drop(&mut self) {
+        // Commands still queued are dropped with their acknowledgement senders, which tells
+        // their senders the connection is gone.
+        self.0.queue.lock().take();
+    }
 }
 
 /// The mutable part of a subscriber, under its lock.

@@ -161,7 +161,12 @@ impl Transport {
             tracker,
         };
         let stream = if self.proxy_protocol {
-            match tokio::time::timeout(self.handshake_timeout, proxy::read_header(stream)).await {
+            match Box::pin(tokio::time::timeout(
+                self.handshake_timeout,
+                proxy::read_header(stream),
+            ))
+            .await
+            {
                 Ok(Ok((header, stream))) => {
                     if let Some(source) = header.source {
                         info.peer = source;
@@ -188,8 +193,13 @@ impl Transport {
         };
         match &self.tls {
             Some(tls) => {
-                let accepted =
-                    tokio::time::timeout(self.handshake_timeout, tls.accept(stream)).await;
+                // Boxed (like every transport's future below): the spawned task is as large as
+                // its largest state, and a plain TCP connection must not pay for TLS or WebSocket.
+                let accepted = Box::pin(tokio::time::timeout(
+                    self.handshake_timeout,
+                    tls.accept(stream),
+                ))
+                .await;
                 let stream = match accepted {
                     Ok(Ok(s)) => s,
                     Ok(Err(e)) => {
@@ -208,9 +218,9 @@ impl Transport {
                         info.preauth_username = Some(Utf8Str::from(cn));
                     }
                 }
-                self.serve_framed(core, context, stream, info).await;
+                Box::pin(self.serve_framed(core, context, stream, info)).await;
             }
-            None => self.serve_framed(core, context, stream, info).await,
+            None => Box::pin(self.serve_framed(core, context, stream, info)).await,
         }
     }
 
@@ -225,11 +235,13 @@ impl Transport {
     {
         match &self.ws {
             Some(settings) => {
-                let upgraded =
-                    tokio::time::timeout(self.handshake_timeout, ws::accept(stream, settings))
-                        .await;
+                let upgraded = Box::pin(tokio::time::timeout(
+                    self.handshake_timeout,
+                    ws::accept(stream, settings),
+                ))
+                .await;
                 match upgraded {
-                    Ok(Ok(ws)) => run_connection_with(core, context, ws, info).await,
+                    Ok(Ok(ws)) => Box::pin(run_connection_with(core, context, ws, info)).await,
                     Ok(Err(e)) => {
                         debug!(listener = %context.name, peer = %info.peer, error = %e, "WebSocket upgrade refused");
                     }
@@ -238,7 +250,7 @@ impl Transport {
                     }
                 }
             }
-            None => run_connection_with(core, context, stream, info).await,
+            None => Box::pin(run_connection_with(core, context, stream, info)).await,
         }
     }
 }
