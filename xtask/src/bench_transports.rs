@@ -197,6 +197,7 @@ pub fn bench_transports(root: &Path, args: &[String]) -> Result<()> {
                 pid: broker.child.id(),
                 ports,
                 tls: tls.clone(),
+                login: None,
             });
             let values = rt.block_on(measure(target, &opts, run_no))?;
             for (m, (v, cores)) in values.into_iter().enumerate() {
@@ -465,6 +466,8 @@ struct Target {
     pid: u32,
     ports: [u16; 4],
     tls: TlsConnector,
+    /// User name and password sent in CONNECT (the auth benchmark).
+    login: Option<(String, String)>,
 }
 
 trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -600,8 +603,8 @@ impl Conn {
     }
 
     /// CONNECT (clean session) and wait for a successful CONNACK.
-    async fn connect(&mut self, client_id: &str) -> Result<()> {
-        self.queue(connect_packet(client_id));
+    async fn connect(&mut self, client_id: &str, login: Option<&(String, String)>) -> Result<()> {
+        self.queue(connect_packet(client_id, login));
         self.flush().await?;
         match self.recv().await? {
             (0x20, body) if body.get(1) == Some(&0) => Ok(()),
@@ -642,10 +645,15 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn connect_packet(client_id: &str) -> Vec<u8> {
-    // Protocol name, level 4 (3.1.1), clean session, keep alive 60 s.
-    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60];
+fn connect_packet(client_id: &str, login: Option<&(String, String)>) -> Vec<u8> {
+    // Protocol name, level 4 (3.1.1), clean session (+ user name and password), keep alive 60 s.
+    let flags = if login.is_some() { 0xC2 } else { 0x02 };
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, flags, 0, 60];
     put_str(&mut body, client_id);
+    if let Some((user, password)) = login {
+        put_str(&mut body, user);
+        put_str(&mut body, password);
+    }
     packet(0x10, &body)
 }
 
@@ -724,7 +732,7 @@ async fn connect_rate(target: Arc<Target>, transport: Transport, opts: &Opts) ->
                 let id = format!("tb-c{c}-{n}");
                 let once = async {
                     let mut conn = Conn::open(&target, transport).await?;
-                    conn.connect(&id).await?;
+                    conn.connect(&id, target.login.as_ref()).await?;
                     conn.disconnect().await
                 };
                 match tokio::time::timeout(OP_TIMEOUT, once).await {
@@ -770,7 +778,8 @@ async fn throughput(
     for i in 0..opts.pairs {
         let topic = format!("tb/{tag}/{i}");
         let mut sub = Conn::open(&target, transport).await?;
-        sub.connect(&format!("tb-s-{tag}-{i}")).await?;
+        sub.connect(&format!("tb-s-{tag}-{i}"), target.login.as_ref())
+            .await?;
         sub.queue(subscribe_packet(&topic));
         sub.flush().await?;
         match sub.recv().await? {
@@ -778,7 +787,9 @@ async fn throughput(
             (h, body) => bail!("expected a QoS 1 SUBACK, got {h:#x} {body:?}"),
         }
         let mut publisher = Conn::open(&target, transport).await?;
-        publisher.connect(&format!("tb-p-{tag}-{i}")).await?;
+        publisher
+            .connect(&format!("tb-p-{tag}-{i}"), target.login.as_ref())
+            .await?;
         publishers.push((publisher, topic));
         let delivered = delivered.clone();
         tasks.spawn(async move {
@@ -834,4 +845,140 @@ async fn throughput(
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}
     Ok(rate)
+}
+
+/// `cargo xtask bench-auth`: the cost of authentication and authorisation. Our broker runs twice
+/// per round: with `allow_anonymous = on` (no auth hooks) and with `vmq_passwd` (a password file
+/// written by `vmq-passwd`) plus `vmq_acl` (an ACL of 100 users' rules). It prints connects per
+/// second and QoS 1 deliveries per second for both, and the ratios (the issue's target: ACL
+/// checks cost under 10 % of publish throughput).
+pub fn bench_auth(root: &Path, args: &[String]) -> Result<()> {
+    if cfg!(debug_assertions) {
+        return run(
+            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
+                .arg("bench-auth")
+                .args(args)
+                .current_dir(root),
+        );
+    }
+    let opts = Opts::parse(args)?;
+    let vernemq = build_vernemq(root)?;
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["build", "--release", "--quiet", "-p", "vmq-passwd"])
+            .current_dir(root),
+    )?;
+    let passwd_bin = target_dir(root).join("release/vmq-passwd");
+    let work = target_dir(root).join("xtask-bench-auth");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let passwd = work.join("vmq.passwd");
+    let mut child = Command::new(&passwd_bin)
+        .arg("-c")
+        .arg(&passwd)
+        .arg("bench")
+        .stdin(Stdio::piped())
+        .spawn()
+        .context("running vmq-passwd")?;
+    if let Some(stdin) = child.stdin.as_mut() {
+        use std::io::Write as _;
+        stdin.write_all(b"secret\nsecret\n")?;
+    }
+    if !child.wait()?.success() {
+        bail!("vmq-passwd failed");
+    }
+    let acl = work.join("vmq.acl");
+    let mut rules = String::from("topic read $SYS/#\n");
+    for u in 0..99 {
+        rules.push_str(&format!("user user{u}\ntopic devices/{u}/#\n"));
+    }
+    rules.push_str("user bench\ntopic tb/#\npattern clients/%c/#\n");
+    std::fs::write(&acl, rules)?;
+    let ca = write_pki(&work)?;
+    let tls = tls_connector(ca)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(opts.threads)
+        .enable_all()
+        .build()?;
+    let modes = ["anonymous", "vmq_passwd + vmq_acl"];
+    // figures[metric 0 connects, 1 deliveries][mode] = per run
+    let mut figures = vec![vec![Vec::new(); modes.len()]; 2];
+    for run_no in 0..opts.runs {
+        for (m, mode) in modes.iter().enumerate() {
+            let port = free_port()?;
+            let data = work.join("data");
+            let _ = std::fs::remove_dir_all(&data);
+            let auth = if m == 0 {
+                "allow_anonymous = on\nplugins.vmq_passwd = off\nplugins.vmq_acl = off\n"
+                    .to_string()
+            } else {
+                format!(
+                    "allow_anonymous = off\nplugins.vmq_passwd = on\nplugins.vmq_acl = on\n\
+                     vmq_passwd.password_file = {}\nvmq_acl.acl_file = {}\n",
+                    passwd.display(),
+                    acl.display()
+                )
+            };
+            let conf = work.join("vernemq.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "{auth}systree_enabled = off\nlog.console = console\nlog.console.level = warning\n\
+                     setup.data_dir = {}\nlistener.max_connections = infinity\n\
+                     listener.tcp.default = 127.0.0.1:{port}\n",
+                    data.display()
+                ),
+            )?;
+            let child = Command::new(&vernemq)
+                .args(["console", "--config"])
+                .arg(&conf)
+                .stdout(Stdio::null())
+                .stderr(File::create(work.join("vernemq.log"))?)
+                .spawn()?;
+            let broker = Broker {
+                name: "vernemq-rs",
+                port,
+                child,
+            };
+            wait_port(port)?;
+            let target = Arc::new(Target {
+                pid: broker.child.id(),
+                ports: [port; 4],
+                tls: tls.clone(),
+                login: (m == 1).then(|| ("bench".to_string(), "secret".to_string())),
+            });
+            let (connects, _) = rt.block_on(connect_rate(target.clone(), Transport::Tcp, &opts));
+            rt.block_on(settle());
+            let (deliveries, _) = rt.block_on(throughput(
+                target,
+                Transport::Tcp,
+                &opts,
+                &format!("a{run_no}"),
+            ))?;
+            eprintln!(
+                "run {} {mode}: {connects:.0} connects/s, {deliveries:.0} deliveries/s",
+                run_no + 1
+            );
+            figures[0][m].push(connects);
+            figures[1][m].push(deliveries);
+            drop(broker);
+        }
+    }
+    let med = |v: &Vec<f64>| median(v.clone()).unwrap_or(0.0);
+    println!("\n| figure | anonymous | vmq_passwd + vmq_acl | ratio |");
+    println!("|---|---|---|---|");
+    for (i, label) in ["connects/s (CONNECT..CONNACK..close)", "QoS 1 deliveries/s"]
+        .iter()
+        .enumerate()
+    {
+        let (a, b) = (med(&figures[i][0]), med(&figures[i][1]));
+        let ratio = if a > 0.0 { b / a } else { 0.0 };
+        println!("| {label} | {a:.0} | {b:.0} | {ratio:.2} |");
+    }
+    println!(
+        "\n(medians of {} runs of {:?}; ratio = with auth / anonymous)",
+        opts.runs, opts.duration
+    );
+    Ok(())
 }

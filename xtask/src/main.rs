@@ -24,6 +24,7 @@ fn main() -> Result<()> {
         Some("deps") => deps(),
         Some("bench") => bench::bench(&root(), &args[1..]),
         Some("bench-transports") => bench_transports::bench_transports(&root(), &args[1..]),
+        Some("bench-auth") => bench_transports::bench_auth(&root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
         _ => {
             eprintln!("usage: cargo xtask <test|deps|bench|bench-transports|icount> [args]");
@@ -34,6 +35,7 @@ fn main() -> Result<()> {
                 "  bench-transports [--runs N] [--duration S] [--clients N] [--pairs N] [--no-peer]:"
             );
             eprintln!("         TLS handshakes/s, TLS/WS/WSS vs plain throughput, vs Mosquitto");
+            eprintln!("  bench-auth  connects/s and QoS 1 throughput with vmq_passwd + vmq_acl vs anonymous");
             eprintln!("  icount [case filter]  codec instructions per packet under valgrind");
             std::process::exit(2);
         }
