@@ -137,7 +137,9 @@ fn console(arg: &ConfigArg) -> Result<()> {
             .storage(vmq_broker::Storage::Disk(data_dir))
             .log_level_setter(log_level);
         if let Some(webhooks) = webhooks {
-            builder = builder.plugin(std::sync::Arc::new(webhooks));
+            builder = builder
+                .admin_commands(std::sync::Arc::new(webhooks.clone()))
+                .plugin(std::sync::Arc::new(webhooks));
         }
         let broker = builder.start().await?;
         tracing::info!(node = %nodename, addrs = ?broker.local_addrs(), "vernemq started");

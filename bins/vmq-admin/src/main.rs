@@ -75,6 +75,9 @@ enum Top {
     /// Trace various aspects of VerneMQ.
     #[command(subcommand)]
     Trace(TraceCmd),
+    /// Manage the webhooks of vmq_webhooks.
+    #[command(subcommand)]
+    Webhooks(WebhooksCmd),
     /// Set configuration values at runtime: set key=value ...
     ///
     /// Changeable at runtime: systree_enabled, systree_interval, systree_mountpoint,
@@ -131,6 +134,26 @@ enum RetainCmd {
     /// Columns: --payload --topic --mountpoint (default: --payload --topic); filter with
     /// --topic=<Topic>, --payload=<Payload>, --mountpoint=<MP>. --limit=<NumberOfResults>
     /// (default 100).
+    Show(Raw),
+}
+
+#[derive(Subcommand, Debug)]
+enum WebhooksCmd {
+    /// Register a webhook: hook=<Hook> endpoint=<Url> [--base64payload=true|false]
+    /// [--no_payload=true|false] [--response_timeout=<ms>]
+    Register(Raw),
+    /// Deregister a webhook: hook=<Hook> endpoint=<Url>
+    Deregister(Raw),
+    /// Show the registered webhooks.
+    Show(Raw),
+    /// The webhook cache.
+    #[command(subcommand)]
+    Cache(WebhooksCacheCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum WebhooksCacheCmd {
+    /// Show the cache statistics per endpoint and hook [--reset].
     Show(Raw),
 }
 
@@ -215,6 +238,12 @@ fn command_of(top: &Top) -> (Vec<&'static str>, &Raw) {
         Top::ApiKey(ApiKeyCmd::Show(r)) => (vec!["api-key", "show"], r),
         Top::Trace(TraceCmd::Client(r)) => (vec!["trace", "client"], r),
         Top::Trace(TraceCmd::StopAll(r)) => (vec!["trace", "stop_all"], r),
+        Top::Webhooks(WebhooksCmd::Register(r)) => (vec!["webhooks", "register"], r),
+        Top::Webhooks(WebhooksCmd::Deregister(r)) => (vec!["webhooks", "deregister"], r),
+        Top::Webhooks(WebhooksCmd::Show(r)) => (vec!["webhooks", "show"], r),
+        Top::Webhooks(WebhooksCmd::Cache(WebhooksCacheCmd::Show(r))) => {
+            (vec!["webhooks", "cache", "show"], r)
+        }
         Top::Set(r) => (vec!["set"], r),
         Top::Show(r) => (vec!["show"], r),
     }

@@ -246,3 +246,64 @@ async fn every_subcommand_against_a_live_broker() {
     }
     node.broker.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_register_show_deregister_and_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "allow_anonymous = on\nlistener.tcp.default = 127.0.0.1:0\n\
+         listener.http.default = 127.0.0.1:0\nsystree_enabled = off\nsetup.data_dir = {}\n",
+        dir.path().display()
+    );
+    let conf = dir.path().join("vernemq.conf");
+    std::fs::write(&conf, &text).unwrap();
+    let config = vmq_conf::Config::from_str(&text, "vernemq.conf", &HashMap::new()).unwrap();
+    let webhooks = vmq_webhooks::Webhooks::new(Default::default()).unwrap();
+    let broker = vmq_broker::Broker::builder(config)
+        .admin_commands(std::sync::Arc::new(webhooks.clone()))
+        .plugin(std::sync::Arc::new(webhooks.clone()))
+        .start()
+        .await
+        .unwrap();
+    let node = Node {
+        broker,
+        conf,
+        _dir: dir,
+    };
+    let endpoint = "endpoint=http://127.0.0.1:9/hooks";
+    let (ok, out, err) = admin(
+        &node,
+        &["webhooks", "register", "hook=auth_on_register", endpoint],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert_eq!(webhooks.show().len(), 1);
+    let (ok, out, _) = admin(&node, &["webhooks", "show"]).await;
+    assert!(ok);
+    assert!(
+        out.contains("auth_on_register") && out.contains("http://127.0.0.1:9/hooks"),
+        "{out}"
+    );
+    // Registering the same endpoint twice is refused.
+    let (ok, _, _) = admin(
+        &node,
+        &["webhooks", "register", "hook=auth_on_register", endpoint],
+    )
+    .await;
+    assert!(!ok);
+    let (ok, out, _) = admin(&node, &["webhooks", "cache", "show"]).await;
+    assert!(ok, "{out}");
+    let (ok, out, err) = admin(
+        &node,
+        &["webhooks", "deregister", "hook=auth_on_register", endpoint],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    assert!(webhooks.show().is_empty());
+    let (ok, _, _) = admin(
+        &node,
+        &["webhooks", "deregister", "hook=auth_on_register", endpoint],
+    )
+    .await;
+    assert!(!ok, "deregistering an unknown webhook is an error");
+}

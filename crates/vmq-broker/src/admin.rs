@@ -768,7 +768,13 @@ impl AdminApi for Admin {
                     columns: vec!["Node".into(), "Running".into()],
                     rows: vec![vec![self.core.node.to_string().into(), true.into()]],
                 }),
-                _ => Err(Error::UnknownCommand(command.name())),
+                _ => {
+                    let extensions = self.core.admin_commands.read().clone();
+                    extensions
+                        .iter()
+                        .find_map(|ext| ext.execute(command))
+                        .unwrap_or_else(|| Err(Error::UnknownCommand(command.name())))
+                }
             }
         })
     }

@@ -60,6 +60,8 @@ pub struct BrokerCore {
     pub started: Instant,
     /// Client tracing (`vmq-admin trace client`).
     pub tracer: crate::trace::Tracer,
+    /// Admin commands added by plugins (`webhooks ...`), asked for paths the node does not know.
+    pub admin_commands: parking_lot::RwLock<Vec<Arc<dyn vmq_http::AdminCommands>>>,
     /// Settings changeable at runtime (`vmq-admin set`).
     pub settings: crate::runtime::RuntimeSettings,
     /// The MQTT listeners (see the listener management methods in `listener.rs`).
@@ -140,6 +142,7 @@ impl BrokerCore {
             next_conn_id: AtomicU64::new(1),
             started: Instant::now(),
             tracer: crate::trace::Tracer::default(),
+            admin_commands: parking_lot::RwLock::new(Vec::new()),
             settings,
             listeners: crate::listener::Listeners::default(),
         })

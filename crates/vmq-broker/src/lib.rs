@@ -115,6 +115,7 @@ pub struct BrokerBuilder {
     hooks: Hooks,
     storage: Storage,
     log_level: Option<LogLevelSetter>,
+    admin_extensions: Vec<Arc<dyn vmq_http::AdminCommands>>,
 }
 
 impl std::fmt::Debug for LogLevelSetterDebug<'_> {
@@ -136,6 +137,14 @@ impl std::fmt::Debug for BrokerBuilder {
 }
 
 impl BrokerBuilder {
+    /// Adds admin commands of a plugin (e.g. `vmq-admin webhooks ...`), answered through
+    /// `/api/v1` and `vmq-admin` for command paths the node does not know itself.
+    pub fn admin_commands(self, commands: Arc<dyn vmq_http::AdminCommands>) -> Self {
+        let mut this = self;
+        this.admin_extensions.push(commands);
+        this
+    }
+
     /// Lets `vmq-admin set log.console.level=...` change the log level through `setter`
     /// (see [`logging::init`]).
     pub fn log_level_setter(mut self, setter: LogLevelSetter) -> Self {
@@ -172,6 +181,9 @@ impl BrokerBuilder {
             }
         };
         let core = BrokerCore::new(Arc::new(self.config), self.hooks, store);
+        core.admin_commands
+            .write()
+            .extend(self.admin_extensions.iter().cloned());
         core.restore()
             .map_err(|e| BrokerError::Store(e.to_string()))?;
         if let Some(setter) = self.log_level {
@@ -299,6 +311,7 @@ impl Broker {
             hooks,
             storage: Storage::Memory,
             log_level: None,
+            admin_extensions: Vec::new(),
         }
     }
 

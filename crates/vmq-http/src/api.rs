@@ -11,6 +11,13 @@ use crate::Error;
 /// A boxed future, so that [`AdminApi`] stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Commands a plugin adds to the admin API (e.g. `webhooks ...` of `vmq_webhooks`): the node
+/// asks each registered set for a command path it does not know itself.
+pub trait AdminCommands: Send + Sync + 'static {
+    /// Runs `command` if its path is one of this set's; `None` otherwise.
+    fn execute(&self, command: &Command) -> Option<Result<CommandOutput, crate::Error>>;
+}
+
 /// What the broker offers the HTTP layer.
 pub trait AdminApi: Send + Sync + 'static {
     /// The node's name (`nodename`).

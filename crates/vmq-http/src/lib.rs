@@ -18,8 +18,8 @@ mod status_page;
 pub mod table;
 
 pub use api::{
-    AdminApi, BoxFuture, Command, CommandOutput, Health, MetricFamily, MetricKind, Sample,
-    StatusSnapshot,
+    AdminApi, AdminCommands, BoxFuture, Command, CommandOutput, Health, MetricFamily, MetricKind,
+    Sample, StatusSnapshot,
 };
 pub use apikeys::{ApiKey, ApiKeyStore, Scope, ADMIN_SECRET_FILE};
 pub use error::Error;

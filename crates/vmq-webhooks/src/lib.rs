@@ -350,6 +350,110 @@ impl Webhooks {
         self.inner.cache.clear();
     }
 
+    /// Answers `webhooks register|deregister|show` and `webhooks cache show [--reset]` (see
+    /// [`vmq_http::AdminCommands`]).
+    fn admin(
+        &self,
+        command: &vmq_http::Command,
+    ) -> Result<vmq_http::CommandOutput, vmq_http::Error> {
+        use vmq_http::{CommandOutput, Error};
+        let path: Vec<&str> = command.path.iter().map(String::as_str).collect();
+        let arg = |key: &str| {
+            command
+                .value(key)
+                .or_else(|| command.value(&format!("--{key}")))
+                .map(|v| v.trim_matches('"').to_owned())
+        };
+        let required =
+            |key: &str| arg(key).ok_or_else(|| Error::Usage(format!("missing {key}=<value>")));
+        match path.as_slice() {
+            ["webhooks", "show"] => Ok(CommandOutput::Table {
+                columns: vec![
+                    "hook".into(),
+                    "endpoint".into(),
+                    "base64payload".into(),
+                    "no_payload".into(),
+                    "response_timeout".into(),
+                ],
+                rows: self
+                    .show()
+                    .into_iter()
+                    .map(|r| {
+                        vec![
+                            r.hook.into(),
+                            r.endpoint.into(),
+                            r.options.base64_payload.into(),
+                            r.options.no_payload.into(),
+                            (r.options.response_timeout.as_millis() as u64).into(),
+                        ]
+                    })
+                    .collect(),
+            }),
+            ["webhooks", "register"] => {
+                let hook = required("hook")?;
+                let endpoint = required("endpoint")?;
+                let flag = |key: &str, default: bool| match arg(key).as_deref() {
+                    None => Ok(default),
+                    Some("true" | "on") => Ok(true),
+                    Some("false" | "off") => Ok(false),
+                    Some(other) => Err(Error::Usage(format!(
+                        "{key}={other}: expected true or false"
+                    ))),
+                };
+                let mut options = EndpointOptions {
+                    base64_payload: flag("base64payload", true)?,
+                    no_payload: flag("no_payload", false)?,
+                    ..EndpointOptions::default()
+                };
+                if let Some(ms) = arg("response_timeout") {
+                    let ms: u64 = ms.parse().map_err(|_| {
+                        Error::Usage(format!("response_timeout={ms}: milliseconds expected"))
+                    })?;
+                    options.response_timeout = Duration::from_millis(ms);
+                }
+                self.register(&hook, &endpoint, options)
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                Ok(CommandOutput::Done)
+            }
+            ["webhooks", "deregister"] => {
+                let hook = required("hook")?;
+                let endpoint = required("endpoint")?;
+                self.deregister(&hook, &endpoint)
+                    .map_err(|e| Error::Usage(e.to_string()))?;
+                Ok(CommandOutput::Done)
+            }
+            ["webhooks", "cache", "show"] => {
+                let rows = self
+                    .cache_stats()
+                    .into_iter()
+                    .map(|((endpoint, hook), stats)| {
+                        vec![
+                            endpoint.into(),
+                            hook.into(),
+                            stats.entries.into(),
+                            stats.hits.into(),
+                            stats.misses.into(),
+                        ]
+                    })
+                    .collect();
+                if command.has("--reset") || command.has("reset") {
+                    self.cache_reset_stats();
+                }
+                Ok(CommandOutput::Table {
+                    columns: vec![
+                        "endpoint".into(),
+                        "hook".into(),
+                        "entries".into(),
+                        "hits".into(),
+                        "misses".into(),
+                    ],
+                    rows,
+                })
+            }
+            _ => Err(Error::UnknownCommand(command.path.join(" "))),
+        }
+    }
+
     fn endpoints(&self, hook: &'static str) -> Option<Endpoints> {
         self.inner.table.read().get(hook).cloned()
     }
@@ -816,5 +920,14 @@ fn subscribe_args(a: &mut Args, req: &SubscribeRequest<'_>, m5: bool) {
     a.insert("topics".into(), json::sub_topics(req.topics, m5));
     if let Some(p) = req.properties {
         a.insert("properties".into(), json::subscribe_props(p));
+    }
+}
+
+impl vmq_http::AdminCommands for Webhooks {
+    fn execute(
+        &self,
+        command: &vmq_http::Command,
+    ) -> Option<Result<vmq_http::CommandOutput, vmq_http::Error>> {
+        (command.path.first().map(String::as_str) == Some("webhooks")).then(|| self.admin(command))
     }
 }
