@@ -117,11 +117,18 @@ pub async fn start(core: &Arc<BrokerCore>, admin: &Arc<Admin>) -> Result<Started
     let keys = Arc::new(ApiKeyStore::open(&config.data_dir)?.with_limits(min_length, max_days));
     for lc in http {
         let name = format!("{}.{}", lc.kind.as_str(), lc.name);
-        if lc.kind == ListenerKind::Https {
-            warn!(listener = %name, "https listeners need the TLS listener support; skipped");
-            infos.push(listener_info(lc, lc.addr, "not started"));
-            continue;
-        }
+        let tls = match (&lc.kind, &lc.tls) {
+            (ListenerKind::Https, Some(opts)) => Some(Arc::new(
+                crate::transport::tls::TlsSource::new(name.clone(), opts, lc.kind, &lc.options)
+                    .map_err(|e| BrokerError::Unsupported(e.to_string()))?,
+            )),
+            (ListenerKind::Https, None) => {
+                return Err(BrokerError::Unsupported(format!(
+                    "{name}: an https listener needs certfile and keyfile"
+                )))
+            }
+            _ => None,
+        };
         let socket =
             crate::listener::bind_tcp(lc.addr)
                 .await
@@ -135,7 +142,11 @@ pub async fn start(core: &Arc<BrokerCore>, admin: &Arc<Admin>) -> Result<Started
         let router = vmq_http::router(api, keys.clone(), options(core, lc));
         info!(listener = %name, %addr, "http listening");
         tasks.push(tokio::spawn(async move {
-            if let Err(e) = vmq_http::serve(socket, router).await {
+            let served = match tls {
+                Some(tls) => vmq_http::serve_on(TlsListener::start(socket, tls), router).await,
+                None => vmq_http::serve(socket, router).await,
+            };
+            if let Err(e) = served {
                 warn!(listener = %name, error = %e, "http listener stopped");
             }
         }));
@@ -143,4 +154,65 @@ pub async fn start(core: &Arc<BrokerCore>, admin: &Arc<Admin>) -> Result<Started
         infos.push(listener_info(lc, addr, "running"));
     }
     Ok((tasks, addrs, infos))
+}
+
+/// An HTTPS listener for axum: connections are accepted and their TLS handshakes run in tasks
+/// of their own (a slow client cannot hold up the others); finished ones are handed over.
+struct TlsListener {
+    ready: tokio::sync::mpsc::Receiver<(
+        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        SocketAddr,
+    )>,
+    local: SocketAddr,
+    _accept: crate::transport::AbortOnDrop,
+}
+
+/// How long an HTTPS client may take for its TLS handshake.
+const HTTPS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl TlsListener {
+    fn start(socket: tokio::net::TcpListener, tls: Arc<crate::transport::tls::TlsSource>) -> Self {
+        let local = socket
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (tx, ready) = tokio::sync::mpsc::channel(64);
+        let accept = tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = socket.accept().await else {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                };
+                let (tls, tx) = (tls.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let handshake =
+                        tokio::time::timeout(HTTPS_HANDSHAKE_TIMEOUT, tls.accept(stream));
+                    if let Ok(Ok(stream)) = handshake.await {
+                        let _ = tx.send((stream, peer)).await;
+                    }
+                });
+            }
+        });
+        TlsListener {
+            ready,
+            local,
+            _accept: crate::transport::AbortOnDrop(accept),
+        }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(accepted) => accepted,
+            // The accept task only ends with the listener; wait forever like a closed socket.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        Ok(self.local)
+    }
 }

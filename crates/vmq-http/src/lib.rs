@@ -23,4 +23,4 @@ pub use api::{
 };
 pub use apikeys::{ApiKey, ApiKeyStore, Scope, ADMIN_SECRET_FILE};
 pub use error::Error;
-pub use routes::{router, serve, HttpModule, HttpOptions};
+pub use routes::{router, serve, serve_on, HttpModule, HttpOptions};

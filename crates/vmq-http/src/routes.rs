@@ -132,6 +132,16 @@ pub fn router(api: Arc<dyn AdminApi>, keys: Arc<ApiKeyStore>, options: HttpOptio
 }
 
 /// Serves `router` on `listener` until the task is dropped.
+/// Serves `router` on any axum listener (the HTTPS listener hands over TLS streams this way).
+pub async fn serve_on<L>(listener: L, router: Router) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
+    axum::serve(listener, router.into_make_service()).await
+}
+
+/// Serves `router` on a bound TCP listener.
 pub async fn serve(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
     axum::serve(
         listener,

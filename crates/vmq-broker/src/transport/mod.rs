@@ -254,3 +254,13 @@ impl Transport {
         }
     }
 }
+
+/// Aborts a background task when dropped (a listener's accept loop ends with the listener).
+#[derive(Debug)]
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
