@@ -171,7 +171,10 @@ enum PluginCmd {
 enum ListenerCmd {
     /// Show the listeners: type, status, address, port, mountpoint, max_conns, active_conns.
     Show(Raw),
-    /// Start a new listener (not in this version: listeners come from vernemq.conf).
+    /// Start a new listener: address=<IP> port=<Port> [--mountpoint <mp>] [--max_connections=<n>]
+    /// [--nr_of_acceptors=<n>] [--websocket] [--ssl --certfile=<f> --keyfile=<f> [--cafile=<f>]
+    /// [--require_certificate] [--use_identity_as_username]] [--proxy_protocol]
+    /// [--allowed_protocol_versions=3,4,5]. It does not survive a restart.
     Start(Raw),
     /// Stop a listener: address=<IP> port=<Port> [--kill_sessions]
     Stop(Raw),

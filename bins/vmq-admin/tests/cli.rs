@@ -307,3 +307,44 @@ async fn webhooks_register_show_deregister_and_cache() {
     .await;
     assert!(!ok, "deregistering an unknown webhook is an error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listener_start_opens_a_new_mqtt_listener_at_runtime() {
+    let node = node().await;
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let port_arg = format!("port={port}");
+    let (ok, out, err) = admin(
+        &node,
+        &[
+            "listener",
+            "start",
+            "address=127.0.0.1",
+            &port_arg,
+            "--mountpoint",
+            "test",
+            "--max_connections=1000",
+        ],
+    )
+    .await;
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = admin(&node, &["listener", "show"]).await;
+    assert!(ok);
+    let row = out
+        .lines()
+        .find(|l| l.contains(&port.to_string()))
+        .unwrap_or_else(|| panic!("new listener not shown:\n{out}"));
+    assert!(row.contains("test") && row.contains("1000"), "{row}");
+    // It speaks MQTT.
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let _client = mqtt_client(addr, "on-runtime-listener").await;
+    // The same address again is refused.
+    let (ok, _, _) = admin(
+        &node,
+        &["listener", "start", "address=127.0.0.1", &port_arg],
+    )
+    .await;
+    assert!(!ok);
+}

@@ -739,10 +739,14 @@ impl AdminApi for Admin {
                         .map_err(|e| Error::Usage(e.to_string()))?;
                     Ok(CommandOutput::Done)
                 }
-                ["listener", "start"] => Err(Error::Unsupported(
-                    "new listeners come from vernemq.conf; use `listener restart` for a stopped one"
-                        .into(),
-                )),
+                ["listener", "start"] => {
+                    let lc = runtime_listener(command)?;
+                    self.core
+                        .start_listener(lc)
+                        .await
+                        .map_err(|e| Error::Usage(e.to_string()))?;
+                    Ok(CommandOutput::Done)
+                }
                 ["plugin", "show"] => Ok(self.plugin_show()),
                 ["plugin", verb @ ("enable" | "disable")] => {
                     let name = command
@@ -778,6 +782,77 @@ impl AdminApi for Admin {
             }
         })
     }
+}
+
+/// An option of `listener start`: `--name=value`, `name=value`, or `--name value`.
+fn start_option(command: &Command, name: &str) -> Option<String> {
+    let flag = format!("--{name}");
+    if let Some(v) = command.value(&flag).or_else(|| command.value(name)) {
+        return Some(v.to_owned());
+    }
+    let at = command
+        .args
+        .iter()
+        .position(|(k, v)| *k == flag && v.is_none())?;
+    match command.args.get(at + 1) {
+        Some((next, None)) if !next.starts_with("--") => Some(next.clone()),
+        _ => None,
+    }
+}
+
+/// The listener `vmq-admin listener start address=<IP> port=<Port> [options]` describes, built
+/// through the configuration reader so the options mean what they mean in `vernemq.conf`:
+/// `--websocket`, `--ssl` (with `--certfile`, `--keyfile`, `--cafile`, `--require_certificate`,
+/// `--use_identity_as_username`), `--mountpoint`, `--max_connections`, `--nr_of_acceptors`,
+/// `--proxy_protocol`, `--allowed_protocol_versions`. Such a listener does not survive a restart.
+fn runtime_listener(command: &Command) -> Result<vmq_conf::ListenerConfig, Error> {
+    let addr = listener_addr(command)?;
+    let secure = command.has("--ssl") || command.has("ssl");
+    let websocket = command.has("--websocket") || command.has("websocket");
+    let kind = match (websocket, secure) {
+        (false, false) => "tcp",
+        (false, true) => "ssl",
+        (true, false) => "ws",
+        (true, true) => "wss",
+    };
+    let name = format!("runtime_{}", addr.port());
+    let mut text = format!("listener.{kind}.{name} = {addr}\n");
+    let options = [
+        "mountpoint",
+        "max_connections",
+        "nr_of_acceptors",
+        "proxy_protocol",
+        "allowed_protocol_versions",
+        "certfile",
+        "keyfile",
+        "cafile",
+        "require_certificate",
+        "use_identity_as_username",
+        "tls_version",
+        "ciphers",
+        "crlfile",
+    ];
+    for option in options {
+        let flag_only = matches!(
+            option,
+            "proxy_protocol" | "require_certificate" | "use_identity_as_username"
+        );
+        let value = match start_option(command, option) {
+            Some(v) => Some(v),
+            None if flag_only && command.has(&format!("--{option}")) => Some("on".to_owned()),
+            None => None,
+        };
+        if let Some(value) = value {
+            text.push_str(&format!("listener.{kind}.{name}.{option} = {value}\n"));
+        }
+    }
+    let config = vmq_conf::Config::from_str(&text, "vmq-admin listener start", &Default::default())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    config
+        .listeners
+        .into_iter()
+        .find(|l| l.name == name)
+        .ok_or_else(|| Error::Usage("no listener described".into()))
 }
 
 /// The listener named by `address=<IP> port=<Port>` (VerneMQ's options).
