@@ -36,7 +36,7 @@ fn main() -> Result<()> {
             );
             eprintln!("         TLS handshakes/s, TLS/WS/WSS vs plain throughput, vs Mosquitto");
             eprintln!("  bench-auth  connects/s and QoS 1 throughput with vmq_passwd + vmq_acl vs anonymous");
-            eprintln!("  icount [case filter]  codec instructions per packet under valgrind");
+            eprintln!("  icount [case filter]  instructions per packet (codec) and per delivery (broker) under valgrind");
             std::process::exit(2);
         }
     }
@@ -146,6 +146,12 @@ fn icount(extra: &[String]) -> Result<()> {
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["bench", "-p", "vmq-codec", "--bench", "icount", "--"])
             .args(extra)
+            .current_dir(root()),
+    )?;
+    // The broker's publish-to-deliver path, per delivery.
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["bench", "-p", "vmq-broker", "--bench", "icount_publish"])
             .current_dir(root()),
     )
 }
