@@ -47,6 +47,23 @@ fn with_props(n: usize, v5: bool, plen: impl FnOnce() -> usize) -> (usize, usize
     }
 }
 
+impl Publish {
+    /// The number of bytes [`Publish::encode`] writes for `version` (fixed header included): the
+    /// same as [`Packet::encoded_len`] of this PUBLISH, without wrapping it in a [`Packet`].
+    pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
+        let n = 2 + self.topic.len() + self.payload.len() + packet_id_len(self.qos);
+        let (n, _) = with_props(n, version.is_v5(), || self.properties.len());
+        1 + var_int_len(n) + n
+    }
+
+    /// Appends this PUBLISH, encoded for `version`, to `buf` (what [`Packet::encode`] does for
+    /// it, without moving it into a [`Packet`] first: the hot path of a broker).
+    #[inline]
+    pub fn encode(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        publish(self, version.is_v5(), buf)
+    }
+}
+
 impl Packet {
     /// The remaining length (the body after the fixed header) of this packet for `version`.
     #[inline]

@@ -19,6 +19,15 @@ fn round_trip(p: &Packet, v: ProtocolVersion) -> Result<(), TestCaseError> {
         prop_assert_eq!(check(&buf[..cut], &limits), Ok(None));
     }
     prop_assert_eq!(check(&buf[..buf.len() - 1], &limits), Ok(None));
+    if let Packet::Publish(publish) = p {
+        // The PUBLISH-only path writes exactly what the Packet path writes.
+        let mut direct = BytesMut::new();
+        publish
+            .encode(v, &mut direct)
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        prop_assert_eq!(&direct[..], &buf[..]);
+        prop_assert_eq!(publish.encoded_len(v), buf.len());
+    }
     let decoded = Packet::decode(buf.freeze(), v);
     prop_assert_eq!(decoded.as_ref(), Ok(p));
     Ok(())

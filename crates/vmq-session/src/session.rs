@@ -859,9 +859,8 @@ impl Session {
                 }
             }
         }
-        let packet = Packet::Publish(publish);
         if self.client_max_packet_size > 0 {
-            let len = packet.encoded_len(self.version);
+            let len = publish.encoded_len(self.version);
             if len > self.client_max_packet_size as usize {
                 // MQTT-3.1.2-25: discard, act as if it was delivered.
                 self.stats.publish_dropped += 1;
@@ -873,7 +872,12 @@ impl Session {
             }
         }
         self.stats.publish_sent += 1;
-        self.encode(&packet);
+        // Encoded straight from the `Publish` (no `Packet` around it): PUBLISH carries no
+        // problem information to strip and was checked against the Maximum Packet Size above.
+        if publish.encode(self.version, &mut self.out).is_err() {
+            // Only a PUBLISH the session built itself gets here; an encode error would mean an
+            // invalid topic or packet id, which the session never produces.
+        }
         true
     }
 
