@@ -324,7 +324,7 @@ impl BrokerCore {
         }
         let dropped = state.queue.len();
         state.queue.terminate();
-        while state.queue.poll_action().is_some() {}
+        state.drain_store_actions(None, false);
         state.inflight.clear();
         state.persisted.clear();
         drop(state);
@@ -709,8 +709,12 @@ impl BrokerCore {
             };
             let qos = delivery.outgoing_qos(upgrade);
             let store_effects = self.store.is_some().then_some(&mut effects);
-            if subscriber.enqueue(QueuedDelivery { delivery, qos }, now, store_effects)
-                == EnqueueResult::Queued
+            if subscriber.enqueue(
+                QueuedDelivery { delivery, qos },
+                now,
+                store_effects,
+                &mut metrics,
+            ) == EnqueueResult::Queued
             {
                 queued += 1;
                 if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {
@@ -733,8 +737,6 @@ impl BrokerCore {
                     }),
                 }
             }
-            let mut state = subscriber.state.lock();
-            metrics.add(&state.queue.take_metrics());
         }
         self.add_queue_metrics(&metrics);
         self.metrics.add(Counter::RouterMatchesLocal, queued as u64);
@@ -780,7 +782,8 @@ impl BrokerCore {
         }
     }
 
-    fn add_queue_metrics(&self, m: &QueueMetrics) {
+    /// Adds counters taken from queues to the node's.
+    pub(crate) fn add_queue_metrics(&self, m: &QueueMetrics) {
         self.metrics.add(Counter::QueueMessageIn, m.message_in);
         self.metrics.add(Counter::QueueMessageOut, m.message_out);
         self.metrics.add(Counter::QueueMessageDrop, m.message_drop);
@@ -788,12 +791,6 @@ impl BrokerCore {
             .add(Counter::QueueMessageExpired, m.message_expired);
         self.metrics
             .add(Counter::QueueMessageUnhandled, m.message_unhandled);
-    }
-
-    /// Collects the queue metrics of `sub` into the node's counters.
-    pub fn collect_queue_metrics(&self, sub: &Subscriber) {
-        let m = sub.state.lock().queue.take_metrics();
-        self.add_queue_metrics(&m);
     }
 
     /// Builds the broker's message for a will.
@@ -905,6 +902,7 @@ impl BrokerCore {
         self.retained
             .lookup(&sub.id.mountpoint, filter, now, &mut found);
         let upgrade = self.config.upgrade_outgoing_qos;
+        let mut metrics = QueueMetrics::default();
         for msg in found {
             let delivery = Delivery {
                 msg,
@@ -913,9 +911,9 @@ impl BrokerCore {
                 subscription_ids: opts.subscription_id.into_iter().collect(),
             };
             let qos = delivery.outgoing_qos(upgrade);
-            sub.enqueue(QueuedDelivery { delivery, qos }, now, None);
+            sub.enqueue(QueuedDelivery { delivery, qos }, now, None, &mut metrics);
         }
-        self.collect_queue_metrics(sub);
+        self.add_queue_metrics(&metrics);
     }
 
     /// Removes one subscription of `sub`; true if it existed.

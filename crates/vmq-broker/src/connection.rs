@@ -1129,21 +1129,22 @@ impl Connection {
                 return;
             }
             self.deliveries.clear();
-            let taken = {
+            let (taken, metrics) = {
                 let mut state = subscriber.state.lock();
                 let taken = state
                     .queue
                     .take(&self.conn_id, capacity, now, &mut self.deliveries)
                     .unwrap_or(0);
-                while state.queue.poll_action().is_some() {}
-                taken
+                // Deletes of stored copies wait for the client's acknowledgement.
+                state.drain_store_actions(None, true);
+                (taken, state.queue.take_metrics())
             };
+            // `queue_message_out` (and expiries met on the way) come from the queue's own
+            // counters, the one place they are counted.
+            self.core.add_queue_metrics(&metrics);
             if taken == 0 {
                 return;
             }
-            self.core
-                .metrics
-                .add(Counter::QueueMessageOut, taken as u64);
             let mut deliveries = std::mem::take(&mut self.deliveries);
             for mut queued in deliveries.drain(..) {
                 if queued.qos == QoS::AtMostOnce {

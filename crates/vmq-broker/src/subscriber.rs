@@ -307,12 +307,14 @@ impl Subscriber {
     }
 
     /// Queues `delivery` and wakes the connections that must take it. With `effects`, what the
-    /// store must do is appended there.
+    /// store must do is appended there; the queue's counters are added to `metrics` under the
+    /// same lock.
     pub fn enqueue(
         &self,
         delivery: QueuedDelivery,
         now: Instant,
         effects: Option<&mut Vec<StoreEffect>>,
+        metrics: &mut vmq_queue::QueueMetrics,
     ) -> EnqueueResult {
         let mut state = self.state.lock();
         if state.gone {
@@ -327,6 +329,7 @@ impl Subscriber {
             }
         }
         state.drain_store_actions(effects, false);
+        metrics.add(&state.queue.take_metrics());
         if accepted {
             EnqueueResult::Queued
         } else {
