@@ -47,7 +47,9 @@ Examples:
 /// Connects subscribers (and waits for every SUBACK), then publishers, publishes at the given
 /// rate for the warm-up and the duration, waits for late messages (drain), and reports sent,
 /// received, expected, lost, duplicated and out-of-order messages, latency percentiles and
-/// throughput. Latency is measured from a timestamp in each payload.
+/// throughput. Latency is measured from a timestamp in each payload. Loss counts every
+/// expected delivery that never arrived, including those a broker drops by design (e.g. VerneMQ's
+/// `max_online_messages` queue limit when subscribers fall behind).
 #[derive(Debug, Parser)]
 #[command(name = "vmq-bench", version, about, long_about, after_help = AFTER_HELP)]
 pub struct Cli {
@@ -210,7 +212,8 @@ pub struct Settings {
     #[arg(long, value_name = "PATTERN")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub filter: Option<String>,
-    /// Clean session (3.x) / clean start (5.0): true or false [default: true].
+    /// Clean session (3.x) / clean start (5.0): true or false [default: true]. With false and
+    /// MQTT 3.x the sessions (and subscriptions) stay on the broker after the run.
     #[arg(long, value_name = "BOOL")]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clean_session: Option<bool>,
