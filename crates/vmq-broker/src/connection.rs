@@ -132,7 +132,7 @@ const DELIVERY_BATCH: usize = 256;
 /// messages in the queue, where the queue's limits apply).
 const WRITE_HIGH_WATER: usize = 256 * 1024;
 /// Smallest read buffer: what an idle connection keeps (memory per idle connection matters).
-const MIN_READ: usize = 512;
+const MIN_READ: usize = 128;
 /// Largest read buffer: busy connections grow to it so a burst needs few reads.
 const MAX_READ: usize = 64 * 1024;
 /// Write buffers larger than this are released once written out.
@@ -261,10 +261,17 @@ pub async fn run_connection_with<S>(
     let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
     tokio::pin!(sleep);
 
+    // The driver's own future stays small (every idle connection holds one): work that may
+    // await plugins (handling input, session actions, on_deliver) runs in boxed futures,
+    // allocated only when there is such work.
     loop {
-        conn.process_actions().await;
+        if conn.session.has_actions() {
+            Box::pin(conn.process_actions()).await;
+        }
         conn.pull_deliveries(wbuf.len()).await;
-        conn.process_actions().await;
+        if conn.session.has_actions() {
+            Box::pin(conn.process_actions()).await;
+        }
         let version = conn.session.version();
         let out = conn.session.transmit();
         if !out.is_empty() {
@@ -331,7 +338,7 @@ pub async fn run_connection_with<S>(
                         read_size = (read_size / 2).max(MIN_READ);
                     }
                     let limits = conn.limits;
-                    conn.handle_input(&mut rbuf, &limits).await;
+                    Box::pin(conn.handle_input(&mut rbuf, &limits)).await;
                     if rbuf.is_empty() && rbuf.capacity() > read_size * 2 {
                         rbuf = BytesMut::new();
                     }
@@ -380,7 +387,8 @@ pub async fn run_connection_with<S>(
         .is_ok()
     {
         let drain = async {
-            let mut discard = [0u8; 1024];
+            // On the heap: an array here would make every connection's future 1 KiB larger.
+            let mut discard = vec![0u8; 1024];
             while matches!(reader.read(&mut discard).await, Ok(n) if n > 0) {}
         };
         let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
@@ -509,17 +517,24 @@ impl Connection {
     }
 
     async fn process_actions(&mut self) {
+        let mut rare = false;
         while let Some(action) = self.session.poll_action() {
             match action {
                 // Boxed: registration, enhanced authentication and subscriptions are rare and
                 // their futures are large (they may await plugins); keeping them out of line
                 // keeps every connection task small.
-                Action::Connect(req) => Box::pin(self.on_connect(*req)).await,
+                Action::Connect(req) => {
+                    Box::pin(self.on_connect(*req)).await;
+                    rare = true;
+                }
                 Action::Auth { properties, reauth } => {
                     Box::pin(self.on_auth(properties, reauth)).await;
                 }
                 Action::Publish(publish) => self.on_publish(publish).await,
-                Action::Subscribe(subscribe) => Box::pin(self.on_subscribe(subscribe)).await,
+                Action::Subscribe(subscribe) => {
+                    Box::pin(self.on_subscribe(subscribe)).await;
+                    rare = true;
+                }
                 Action::Unsubscribe(unsubscribe) => {
                     Box::pin(self.on_unsubscribe(unsubscribe)).await;
                 }
@@ -541,6 +556,9 @@ impl Connection {
                     session_expiry_interval,
                 } => self.on_closed(reason, will, session_expiry_interval),
             }
+        }
+        if rare {
+            self.session.release_idle_memory();
         }
     }
 
@@ -1152,7 +1170,7 @@ impl Connection {
                     self.core.message_done(&subscriber, queued.delivery.msg.id);
                 }
                 if !self.chain.is_empty() {
-                    self.on_deliver(&subscriber.id, &mut queued.delivery).await;
+                    Box::pin(self.on_deliver(&subscriber.id, &mut queued.delivery)).await;
                 }
                 if let Err(delivery) = self.session.deliver(now, queued.delivery) {
                     // Cannot happen while `capacity` is respected; never lose it silently.

@@ -9,7 +9,9 @@
 //! in the configuration) has nothing left to tune.
 
 use std::{
+    future::Future,
     net::SocketAddr,
+    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -117,13 +119,32 @@ async fn accept_tcp(socket: TcpListener, core: Arc<BrokerCore>, shared: Arc<Shar
         shared.accepted.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
         let core = core.clone();
-        let shared = shared.clone();
+        let tracker = Some(shared.tracker.clone());
+        // One allocation sized for what this listener needs: a plain TCP connection's task
+        // holds only the driver, not the states of PROXY, TLS and WebSocket handshakes (the
+        // spawned task is as large as its largest state, and idle connections pay for it).
+        let connection: Pin<Box<dyn Future<Output = ()> + Send>> = if shared.transport.is_plain() {
+            let info = crate::connection::ConnectionInfo {
+                tracker,
+                ..crate::connection::ConnectionInfo::new(peer)
+            };
+            Box::pin(crate::connection::run_connection_with(
+                core,
+                shared.context.clone(),
+                stream,
+                info,
+            ))
+        } else {
+            let shared = shared.clone();
+            Box::pin(async move {
+                shared
+                    .transport
+                    .serve(core, shared.context.clone(), stream, peer, tracker)
+                    .await;
+            })
+        };
         tokio::spawn(async move {
-            let tracker = Some(shared.tracker.clone());
-            shared
-                .transport
-                .serve(core, shared.context.clone(), stream, peer, tracker)
-                .await;
+            connection.await;
             drop(permit);
         });
     }

@@ -288,6 +288,20 @@ impl Session {
         self.actions.pop_front()
     }
 
+    /// Whether [`Session::poll_action`] has something to return.
+    pub fn has_actions(&self) -> bool {
+        !self.actions.is_empty()
+    }
+
+    /// Releases the action queue's memory once it is empty. The connection calls this after
+    /// rare, action-heavy moments (CONNECT, SUBSCRIBE), so an idle connection keeps no queue
+    /// sized for them, while a busy one does not reallocate per packet.
+    pub fn release_idle_memory(&mut self) {
+        if self.actions.is_empty() {
+            self.actions = VecDeque::new();
+        }
+    }
+
     /// When [`Session::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {

@@ -144,6 +144,12 @@ impl Transport {
         })
     }
 
+    /// Whether the stack is empty (no PROXY header, TLS or WebSocket): the stream goes to the
+    /// connection driver as it is.
+    pub fn is_plain(&self) -> bool {
+        !self.proxy_protocol && self.tls.is_none() && self.ws.is_none()
+    }
+
     /// Runs one accepted stream through the stack and then the connection driver.
     pub async fn serve<S>(
         &self,
