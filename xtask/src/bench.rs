@@ -75,6 +75,15 @@ const SCENARIOS: &[Scenario] = &[
     },
 ];
 
+/// A command for `program` that first raises its open-files limit to the hard limit (the
+/// `conns` scenario holds ~19,000 sockets in the broker and as many in yardstick).
+pub(crate) fn with_fd_limit(program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "ulimit -n \"$(ulimit -Hn)\" && exec \"$@\"", "sh"])
+        .arg(program);
+    cmd
+}
+
 pub(crate) fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
@@ -104,7 +113,7 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
                     work.join("data").display()
                 ),
             )?;
-            Command::new(target_dir(root).join("release/vernemq"))
+            with_fd_limit(target_dir(root).join("release/vernemq"))
                 .args(["console", "--config"])
                 .arg(&conf)
                 .stdout(Stdio::null())
@@ -117,7 +126,7 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
                 &conf,
                 format!("listener {port} 127.0.0.1\nallow_anonymous true\n"),
             )?;
-            Command::new(mosquitto_bin())
+            with_fd_limit(mosquitto_bin())
                 .arg("-c")
                 .arg(&conf)
                 .stdout(Stdio::null())
@@ -136,7 +145,7 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
                      max_inflight_count = 100\ndynamic_filters = true\n"
                 ),
             )?;
-            Command::new("rumqttd")
+            with_fd_limit("rumqttd")
                 .arg("--config")
                 .arg(&conf)
                 .stdout(Stdio::null())
@@ -199,16 +208,61 @@ pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     Some(v[v.len() / 2])
 }
 
-/// Runs the benchmark. Options: `--runs N` (3), `--duration S` (10), `--peers a,b` (mosquitto,rumqttd).
+/// One row of the final table: a label, each broker's figures (one per run), and whether
+/// higher is better (`None`: informative, no ratio).
+struct Row {
+    label: String,
+    higher_is_better: Option<bool>,
+    figures: Vec<Vec<f64>>,
+}
+
+impl Row {
+    fn new(label: impl Into<String>, higher_is_better: Option<bool>, brokers: usize) -> Row {
+        Row {
+            label: label.into(),
+            higher_is_better,
+            figures: vec![Vec::new(); brokers],
+        }
+    }
+}
+
+/// The broker's peak resident memory (`VmHWM`), KiB.
+fn peak_rss_kib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs yardstick and returns its JSON line (empty when it printed none).
+fn yardstick(yardstick: &Path, args: &[&str], port: u16, pid: u32) -> Result<String> {
+    let out = with_fd_limit(yardstick)
+        .args(args)
+        .args(["--port", &port.to_string()])
+        .args(["--broker-pid", &pid.to_string(), "--quiesce", "20"])
+        .stderr(Stdio::null())
+        .output()
+        .context("running yardstick")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap_or("")
+        .to_string())
+}
+
+/// Runs the benchmark. Options: `--runs N` (3), `--duration S` (10), `--peers a,b`
+/// (mosquitto,rumqttd), `--connections C` (19000, the `conns` scenario; 0 skips it).
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let mut runs = 3usize;
     let mut duration = "10".to_string();
+    let mut connections = "19000".to_string();
     let mut peers = vec!["mosquitto", "rumqttd"];
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--runs" => runs = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--duration" => duration = args.get(i + 1).cloned().unwrap_or(duration),
+            "--connections" => connections = args.get(i + 1).cloned().unwrap_or(connections),
             "--peers" => {
                 peers = match args.get(i + 1).map(String::as_str) {
                     Some("mosquitto") => vec!["mosquitto"],
@@ -222,7 +276,8 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     }
     ensure_mosquitto()?;
     if peers.contains(&"rumqttd") && !have("rumqttd") {
-        run(Command::new("cargo").args(["install", "rumqttd", "--locked"]))?;
+        // Not `--locked`: rumqttd 0.20's lock file pins a `metrics` that no longer compiles.
+        run(Command::new("cargo").args(["install", "rumqttd"]))?;
     }
     let bench_dir = root.join("../shared/bench");
     let ys_target = target_dir(root).join("yardstick");
@@ -230,43 +285,106 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         .args(["build", "--release", "--quiet"])
         .env("CARGO_TARGET_DIR", &ys_target)
         .current_dir(&bench_dir))?;
-    let yardstick = ys_target.join("release/yardstick");
+    let ys = ys_target.join("release/yardstick");
     build_vernemq(root)?;
     let work = target_dir(root).join("xtask-bench");
     std::fs::create_dir_all(&work)?;
 
     let mut brokers = vec!["vernemq-rs"];
     brokers.extend(peers);
-    // results[scenario][broker] = figures
-    let mut results: Vec<Vec<Vec<f64>>> = vec![vec![Vec::new(); brokers.len()]; SCENARIOS.len()];
+    let n = brokers.len();
+    let mut rows: Vec<Row> = SCENARIOS
+        .iter()
+        .map(|s| Row::new(s.label, Some(s.higher_is_better), n))
+        .collect();
+    let mut cpu: Vec<Row> = SCENARIOS
+        .iter()
+        .map(|s| Row::new(format!("broker CPU % in {}", s.label), None, n))
+        .collect();
+    let mut loss = Row::new("fanout qos0 1->100 lost (%)", None, n);
+    let mut hwm = Row::new("broker peak RSS after the flows (MiB)", None, n);
+    let mut kib = Row::new(
+        format!("idle memory, {connections} conns (KiB/conn)"),
+        Some(false),
+        n,
+    );
+    let mut rate = Row::new(
+        format!("connect rate, {connections} conns (conn/s)"),
+        Some(true),
+        n,
+    );
+    let mut conn_hwm = Row::new(
+        format!("broker peak RSS with {connections} conns (MiB)"),
+        None,
+        n,
+    );
     for run_no in 0..runs {
         for (b, name) in brokers.iter().enumerate() {
             let _ = std::fs::remove_dir_all(work.join("data"));
             let broker = start(name, root, &work)?;
-            let pid = broker.child.id().to_string();
+            let pid = broker.child.id();
             for (s, scenario) in SCENARIOS.iter().enumerate() {
-                let out = Command::new(&yardstick)
-                    .args(scenario.args)
-                    .args(["--port", &broker.port.to_string(), "--duration", &duration])
-                    .args(["--broker-pid", &pid, "--quiesce", "20"])
-                    .stderr(Stdio::null())
-                    .output()
-                    .context("running yardstick")?;
-                let text = String::from_utf8_lossy(&out.stdout);
-                let json = text.lines().find(|l| l.starts_with('{')).unwrap_or("");
-                if let Some(v) = figure(json, scenario.figure) {
-                    results[s][b].push(v);
+                let mut args = scenario.args.to_vec();
+                args.extend(["--duration", duration.as_str()]);
+                let json = yardstick(&ys, &args, broker.port, pid)?;
+                let value = figure(&json, scenario.figure);
+                if let Some(v) = value {
+                    rows[s].figures[b].push(v);
+                }
+                if let Some(v) = figure(&json, "broker_cpu_pct") {
+                    cpu[s].figures[b].push(v);
+                }
+                if scenario.args.starts_with(&["fanout", "--qos", "0"]) {
+                    if let Some(v) = figure(&json, "loss_pct") {
+                        loss.figures[b].push(v);
+                    }
                 }
                 eprintln!(
-                    "run {} {} {}: {:?}",
+                    "run {} {} {}: {value:?}",
                     run_no + 1,
                     broker.name,
-                    scenario.label,
-                    figure(json, scenario.figure)
+                    scenario.label
+                );
+            }
+            if let Some(v) = peak_rss_kib(pid) {
+                hwm.figures[b].push(v / 1024.0);
+            }
+            drop(broker);
+            if connections != "0" {
+                // A fresh broker: one that served connections before reuses freed memory.
+                let _ = std::fs::remove_dir_all(work.join("data"));
+                let broker = start(name, root, &work)?;
+                let pid = broker.child.id();
+                let args = [
+                    "conns",
+                    "--connections",
+                    connections.as_str(),
+                    "--duration",
+                    "10",
+                ];
+                let json = yardstick(&ys, &args, broker.port, pid)?;
+                if let Some(v) = figure(&json, "kib_per_conn") {
+                    kib.figures[b].push(v);
+                }
+                if let Some(v) = figure(&json, "connect_rate") {
+                    rate.figures[b].push(v);
+                }
+                if let Some(v) = figure(&json, "rss_hwm_kib") {
+                    conn_hwm.figures[b].push(v / 1024.0);
+                }
+                eprintln!(
+                    "run {} {} conns: {:?} KiB/conn, {:?} conn/s, connected {:?}",
+                    run_no + 1,
+                    broker.name,
+                    figure(&json, "kib_per_conn"),
+                    figure(&json, "connect_rate"),
+                    figure(&json, "connected"),
                 );
             }
         }
     }
+    rows.extend([kib, rate, loss, hwm, conn_hwm]);
+    rows.extend(cpu);
     println!();
     print!("| scenario |");
     for name in &brokers {
@@ -274,18 +392,23 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     }
     println!(" ratio vs best peer |");
     println!("|---|{}---|", "---|".repeat(brokers.len()));
-    for (s, scenario) in SCENARIOS.iter().enumerate() {
-        let medians: Vec<Option<f64>> = results[s].iter().cloned().map(median).collect();
-        print!("| {} |", scenario.label);
+    for row in &rows {
+        let medians: Vec<Option<f64>> = row.figures.iter().cloned().map(median).collect();
+        print!("| {} |", row.label);
         for m in &medians {
             match m {
+                Some(v) if v.abs() < 100.0 => print!(" {v:.2} |"),
                 Some(v) => print!(" {v:.0} |"),
                 None => print!(" - |"),
             }
         }
+        let Some(higher_is_better) = row.higher_is_better else {
+            println!(" |");
+            continue;
+        };
         let ours = medians[0];
         let peers_best = medians[1..].iter().flatten().copied().reduce(|a, b| {
-            if scenario.higher_is_better {
+            if higher_is_better {
                 a.max(b)
             } else {
                 a.min(b)
@@ -293,17 +416,16 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         });
         match (ours, peers_best) {
             (Some(o), Some(p)) if o > 0.0 && p > 0.0 => {
-                let ratio = if scenario.higher_is_better {
-                    o / p
-                } else {
-                    p / o
-                };
+                let ratio = if higher_is_better { o / p } else { p / o };
                 println!(" {ratio:.2}x |");
             }
             _ => println!(" - |"),
         }
     }
-    println!("\n(ratio > 1 means vernemq-rs is better; medians of {runs} runs of {duration} s)");
+    println!(
+        "\n(ratio > 1 means vernemq-rs is better; medians of {runs} runs of {duration} s; \
+         CPU in % of one core, 200 = both)"
+    );
     Ok(())
 }
 
