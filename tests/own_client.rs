@@ -967,6 +967,45 @@ async fn max_online_messages_drops_the_excess() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
+    within(async {
+        let b = TestBroker::start("max_online_messages = 50\n").await;
+        let mut s = Client::connect(b.addr(), V4, "s").await;
+        s.subscribe("q", QoS::AtLeastOnce).await;
+        let mut p = Client::connect(b.addr(), V4, "p").await;
+        const N: u16 = 2000;
+        let subscriber = tokio::spawn(async move {
+            let mut seen = std::collections::BTreeSet::new();
+            while seen.len() < usize::from(N) {
+                let m = s.recv_unacked(1).await.remove(0);
+                s.ack(&m).await;
+                seen.insert(u16::from_be_bytes([m.payload[0], m.payload[1]]));
+            }
+            seen
+        });
+        // A burst far beyond max_online_messages, written without waiting for PUBACKs: without
+        // back-pressure most of it would be dropped by the queue's policy.
+        for i in 0..N {
+            let mut m = Publish::new("q", Bytes::copy_from_slice(&i.to_be_bytes()));
+            m.qos = QoS::AtLeastOnce;
+            m.packet_id = i + 1;
+            p.send(Packet::Publish(m)).await;
+        }
+        for i in 0..N {
+            p.wait_for(|a| matches!(a, Packet::PubAck(a) if a.packet_id == i + 1))
+                .await;
+        }
+        let seen = subscriber.await.expect("subscriber task");
+        assert_eq!(seen.len(), usize::from(N));
+        let metrics = &b.core().metrics;
+        assert_eq!(metrics.get(vmq_broker::Counter::QueueMessageDrop), 0);
+        assert!(metrics.get(vmq_broker::Counter::PublishBackoff) > 0);
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_refused_without_auth_plugin() {
     within(async {
         for version in VERSIONS {

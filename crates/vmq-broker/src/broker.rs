@@ -110,6 +110,9 @@ pub struct PublishOutcome {
     pub queued: usize,
     /// Answers once the message is on disk, when it had to be persisted.
     pub durable: Option<Durable>,
+    /// A subscriber's online queue is at least half full: the publisher should pause reading
+    /// briefly (back-pressure before `max_online_messages` makes the queue drop).
+    pub under_pressure: bool,
 }
 
 impl BrokerCore {
@@ -679,6 +682,7 @@ impl BrokerCore {
             .matches_with(mountpoint, &msg.topic, &presence, matches);
         let upgrade = self.config.upgrade_outgoing_qos;
         let mut queued = 0usize;
+        let mut under_pressure = false;
         let mut metrics = QueueMetrics::default();
         let mut effects = Vec::new();
         let mut stored_for = Vec::new();
@@ -709,13 +713,14 @@ impl BrokerCore {
             };
             let qos = delivery.outgoing_qos(upgrade);
             let store_effects = self.store.is_some().then_some(&mut effects);
-            if subscriber.enqueue(
+            let enqueued = subscriber.enqueue(
                 QueuedDelivery { delivery, qos },
                 now,
                 store_effects,
                 &mut metrics,
-            ) == EnqueueResult::Queued
-            {
+            );
+            under_pressure |= enqueued == EnqueueResult::QueuedUnderPressure;
+            if enqueued != EnqueueResult::Dropped {
                 queued += 1;
                 if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {
                     self.hooks
@@ -750,7 +755,11 @@ impl BrokerCore {
             Some(store) if !ops.is_empty() => Some(store.submit_durable(ops)),
             _ => None,
         };
-        PublishOutcome { queued, durable }
+        PublishOutcome {
+            queued,
+            durable,
+            under_pressure,
+        }
     }
 
     fn effect_ops(&self, id: &SubscriberId, effects: Vec<StoreEffect>) -> Vec<Op> {

@@ -139,6 +139,11 @@ const MAX_READ: usize = 64 * 1024;
 const KEEP_WRITE_BUFFER: usize = 8 * 1024;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a publisher stops reading after its QoS 1/2 message found a subscriber's online
+/// queue at least half full (`max_online_messages`): subscribers that fall behind slow publishers down
+/// instead of losing messages to the queue's drop policy. A subscriber that never catches up
+/// costs each publish to it this much, and the queue's policy still applies when it is full.
+const PUBLISH_BACKOFF: Duration = Duration::from_millis(1);
 /// How long a closed connection keeps reading (and discarding) what the peer still sends.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
@@ -166,6 +171,11 @@ struct Connection {
     pending_connect: Option<Box<ConnectRequest>>,
     /// Frame limits (`max_message_size`, or the `auth_on_register` modifier).
     limits: DecodeLimits,
+    /// Back-pressure: a subscriber's online queue filled past half, so reading (and handling
+    /// frames already read) waits until then.
+    backoff_until: Option<Instant>,
+    /// Frames left in the read buffer when a back-off began.
+    input_held: bool,
 }
 
 struct PendingAck {
@@ -245,6 +255,8 @@ pub async fn run_connection_with<S>(
         chain: Chain::default(),
         pending_connect: None,
         limits: DecodeLimits::default(),
+        backoff_until: None,
+        input_held: false,
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
@@ -265,6 +277,11 @@ pub async fn run_connection_with<S>(
     // await plugins (handling input, session actions, on_deliver) runs in boxed futures,
     // allocated only when there is such work.
     loop {
+        if conn.input_held && conn.backoff_until.is_none_or(|t| t <= Instant::now()) {
+            conn.input_held = false;
+            let limits = conn.limits;
+            Box::pin(conn.handle_input(&mut rbuf, &limits)).await;
+        }
         if conn.session.has_actions() {
             Box::pin(conn.process_actions()).await;
         }
@@ -291,13 +308,20 @@ pub async fn run_connection_with<S>(
             break;
         }
         let now = Instant::now();
-        let deadline = conn.session.poll_timeout();
+        if conn.backoff_until.is_some_and(|t| t <= now) {
+            conn.backoff_until = None;
+        }
+        let deadline = match (conn.session.poll_timeout(), conn.backoff_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         if let Some(deadline) = deadline {
             sleep
                 .as_mut()
                 .reset(tokio::time::Instant::from_std(deadline));
         }
-        let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now);
+        let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now)
+            || conn.backoff_until.is_some();
         if rbuf.capacity() - rbuf.len() < read_size / 2 {
             rbuf.reserve(read_size);
         }
@@ -434,6 +458,11 @@ impl Connection {
                             self.session.handle_packet(Instant::now(), packet);
                             // A CONNECT must be answered before the next packet is looked at.
                             self.process_actions().await;
+                            if self.backoff_until.is_some() {
+                                // The rest waits for the back-off (see `PUBLISH_BACKOFF`).
+                                self.input_held = !rbuf.is_empty();
+                                return;
+                            }
                         }
                         Err(e) => {
                             debug!(peer = %self.peer, error = %e, "malformed packet");
@@ -840,10 +869,16 @@ impl Connection {
                     });
                 }
                 let msg = self.message_from(publish, now);
-                durable = self
-                    .core
-                    .publish(&mountpoint, Some(&subscriber), msg, now, &mut self.matches)
-                    .durable;
+                let outcome =
+                    self.core
+                        .publish(&mountpoint, Some(&subscriber), msg, now, &mut self.matches);
+                durable = outcome.durable;
+                // QoS 0 is not slowed down: under overload its messages are dropped by the
+                // queue's policy (and counted), rather than waiting in socket buffers.
+                if outcome.under_pressure && qos != QoS::AtMostOnce {
+                    self.core.metrics.incr(Counter::PublishBackoff);
+                    self.backoff_until = Some(now + PUBLISH_BACKOFF);
+                }
                 ReasonCode::Success
             }
         };

@@ -72,6 +72,9 @@ counters! {
     /// Not a VerneMQ name: connections refused because a listener's `max_connections` was
     /// reached.
     ListenerMaxConnectionsRefused => "listener_max_connections_refused",
+    /// Not a VerneMQ name: publishes after which the publisher paused reading because a
+    /// subscriber's online queue was at least half full (back-pressure).
+    PublishBackoff => "publish_backoff",
     MqttPubrecReceived => "mqtt_pubrec_received",
     MqttPubrelReceived => "mqtt_pubrel_received",
     MqttPubcompReceived => "mqtt_pubcomp_received",

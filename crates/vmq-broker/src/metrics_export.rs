@@ -46,6 +46,7 @@ fn versions(c: Counter) -> Versions {
         | SocketCloseTimeout
         | MqttMalformedPacket
         | ListenerMaxConnectionsRefused
+        | PublishBackoff
         | QueueInitializedFromStorage
         | ClusterBytesReceived
         | ClusterBytesSent
@@ -98,6 +99,9 @@ fn help(c: Counter) -> &'static str {
         RouterMatchesRemote => "Subscribers on other nodes matched by published messages.",
         MqttMalformedPacket => "Connections closed after a malformed packet.",
         ListenerMaxConnectionsRefused => "Connections refused at a listener's max_connections.",
+        PublishBackoff => {
+            "Publishes after which the publisher paused because a subscriber fell behind."
+        }
         NetsplitDetected => "Netsplits detected.",
         NetsplitResolved => "Netsplits resolved.",
         ClusterBytesReceived => "Bytes received from other cluster nodes.",

@@ -330,7 +330,9 @@ impl Subscriber {
         }
         state.drain_store_actions(effects, false);
         metrics.add(&state.queue.take_metrics());
-        if accepted {
+        if accepted && state.queue.under_pressure() {
+            EnqueueResult::QueuedUnderPressure
+        } else if accepted {
             EnqueueResult::Queued
         } else {
             EnqueueResult::Dropped
@@ -343,6 +345,9 @@ impl Subscriber {
 pub enum EnqueueResult {
     /// Queued (online or offline).
     Queued,
+    /// Queued, and an online queue of this subscriber is at least half full (see
+    /// [`vmq_queue::Queue::under_pressure`]): the publisher should back off.
+    QueuedUnderPressure,
     /// Dropped by the queue's policy (counted in the queue's metrics).
     Dropped,
 }

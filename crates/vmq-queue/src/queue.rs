@@ -240,6 +240,16 @@ impl<S: Clone + Eq, M: QueueMessage + Clone> Queue<S, M> {
         self.slot(session).map(|i| self.sessions[i].buf.len())
     }
 
+    /// True when an attached session's online queue holds at least half of
+    /// `max_online_messages`: the subscriber falls behind, and publishers should slow down
+    /// before the queue is full and its drop policy applies. Never true without a limit.
+    pub fn under_pressure(&self) -> bool {
+        match self.config.max_online_messages {
+            Limit::Max(max) if max > 0 => self.sessions.iter().any(|s| s.buf.len() * 2 >= max),
+            _ => false,
+        }
+    }
+
     /// Total stored messages, as VerneMQ's `status` reports them (offline plus every
     /// session's online queue; fanout copies are counted per session).
     pub fn len(&self) -> usize {

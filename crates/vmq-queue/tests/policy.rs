@@ -30,6 +30,30 @@ fn new_queue_is_offline_and_first_session_brings_it_online() {
 }
 
 #[test]
+fn under_pressure_from_half_of_max_online_messages() {
+    let now = Instant::now();
+    let mut q = online(cfg(4, 10, Fifo, Fanout));
+    q.enqueue(m(1), now);
+    assert!(!q.under_pressure(), "1 of 4");
+    q.enqueue(m(2), now);
+    assert!(q.under_pressure(), "2 of 4");
+    assert_eq!(take_all_of(&mut q, 1, now), vec![1, 2]);
+    assert!(!q.under_pressure(), "drained");
+    // No limit, no pressure: nothing would be dropped.
+    let mut unlimited = online(cfg(-1, 10, Fifo, Fanout));
+    for i in 1..=100 {
+        unlimited.enqueue(m(i), now);
+    }
+    assert!(!unlimited.under_pressure());
+    // Offline messages do not count: no publisher waits for a client that is away.
+    let mut offline: Queue<u32, Msg> = Queue::new(cfg(2, 10, Fifo, Fanout));
+    for i in 1..=5 {
+        offline.enqueue(m(i), now);
+    }
+    assert!(!offline.under_pressure());
+}
+
+#[test]
 fn fifo_online_full_drops_the_incoming_message() {
     let now = Instant::now();
     let mut q = online(cfg(2, 10, Fifo, Fanout));
