@@ -1006,6 +1006,45 @@ async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qos0_overload_drops_are_bounded_and_every_one_is_counted() {
+    within(async {
+        let b = TestBroker::start("max_online_messages = 100\n").await;
+        let mut s = Client::connect(b.addr(), V4, "s").await;
+        s.subscribe("q", QoS::AtMostOnce).await;
+        let mut p = Client::connect(b.addr(), V4, "p").await;
+        // The subscriber reads nothing while 20,000 QoS 0 messages of 1 KiB arrive: far more
+        // than its queue, the connection's write buffer and the socket buffers hold.
+        const N: usize = 20_000;
+        let payload = Bytes::from(vec![7u8; 1024]);
+        for _ in 0..N {
+            p.send(Packet::Publish(Publish::new("q", payload.clone())))
+                .await;
+        }
+        // A PINGRESP behind them: the broker has handled every publish.
+        p.send(Packet::PingReq).await;
+        p.wait_for(|a| matches!(a, Packet::PingResp)).await;
+        let mut received = 0usize;
+        while let Ok(packet) = s.try_recv(QUIET).await {
+            if matches!(packet, Packet::Publish(_)) {
+                received += 1;
+            }
+        }
+        let dropped = b.core().metrics.get(vmq_broker::Counter::QueueMessageDrop) as usize;
+        assert!(
+            received > 0 && dropped > 0,
+            "received {received}, dropped {dropped}"
+        );
+        assert_eq!(
+            received + dropped,
+            N,
+            "every message delivered or counted as dropped"
+        );
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_refused_without_auth_plugin() {
     within(async {
         for version in VERSIONS {

@@ -128,12 +128,11 @@ async fn accept_tcp(socket: TcpListener, core: Arc<BrokerCore>, shared: Arc<Shar
                 tracker,
                 ..crate::connection::ConnectionInfo::new(peer)
             };
-            Box::pin(crate::connection::run_connection_with(
-                core,
-                shared.context.clone(),
-                stream,
-                info,
-            ))
+            let context = shared.context.clone();
+            Box::pin(async move {
+                crate::connection::run_connection_with(core, context, stream, info).await;
+                drop(permit);
+            })
         } else {
             let shared = shared.clone();
             Box::pin(async move {
@@ -141,12 +140,11 @@ async fn accept_tcp(socket: TcpListener, core: Arc<BrokerCore>, shared: Arc<Shar
                     .transport
                     .serve(core, shared.context.clone(), stream, peer, tracker)
                     .await;
+                drop(permit);
             })
         };
-        tokio::spawn(async move {
-            connection.await;
-            drop(permit);
-        });
+        // The task holds only the box.
+        tokio::spawn(connection);
     }
 }
 

@@ -191,7 +191,8 @@ pub struct Session {
     connect_deadline: Instant,
     out: BytesMut,
     actions: VecDeque<Action>,
-    will: Option<LastWill>,
+    /// Boxed: most sessions have none, and a will with its MQTT 5 properties is large.
+    will: Option<Box<LastWill>>,
     session_expiry_interval: u32,
     auth_method: Option<Utf8Str>,
     // Outgoing flow.
@@ -499,7 +500,7 @@ impl Session {
             0
         });
         self.rate_window_start = now;
-        self.will = connect.will.clone();
+        self.will = connect.will.clone().map(Box::new);
         self.auth_method = props.authentication_method.clone();
         self.state = State::Connecting;
         let request = ConnectRequest {
@@ -1054,7 +1055,7 @@ impl Session {
         let was_registered = matches!(self.state, State::Connected);
         self.state = State::Closed;
         let will = if was_registered && reason.publishes_will() {
-            self.will.take()
+            self.will.take().map(|w| *w)
         } else {
             None
         };
