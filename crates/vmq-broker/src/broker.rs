@@ -275,6 +275,9 @@ impl BrokerCore {
             queue_config.persistent = persistence.persistent;
             state.queue.set_config(queue_config);
             state.conns.retain(|(c, _)| *c != conn);
+            // Exact growth: nearly every subscriber has one connection, and a default `push`
+            // would reserve four (memory per idle connection).
+            state.conns.reserve_exact(1);
             state.conns.push((conn, handle.clone()));
             if let Ok(attached) = state.queue.add_session(conn) {
                 // With allow_multiple_sessions off the queue may name sessions it replaced;
@@ -877,7 +880,11 @@ impl BrokerCore {
         let mut state = sub.state.lock();
         match state.subscriptions.iter_mut().find(|(f, _)| f == filter) {
             Some(entry) => entry.1 = opts,
-            None => state.subscriptions.push((filter.to_owned(), opts)),
+            None => {
+                // Exact growth: most clients hold a handful of subscriptions.
+                state.subscriptions.reserve_exact(1);
+                state.subscriptions.push((filter.to_owned(), opts));
+            }
         }
         if let (Some(store), true) = (&self.store, state.persistent) {
             store.submit(vec![Op::SetSubscription {

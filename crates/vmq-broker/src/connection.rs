@@ -400,6 +400,19 @@ pub async fn run_connection_with<S>(
     // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
     // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
     // for a moment, so the peer sees our DISCONNECT rather than a connection reset.
+    // Boxed: its timers and I/O futures would otherwise add to every connection's future.
+    Box::pin(close_stream(reader, writer, wbuf)).await;
+    conn.core.metrics.incr(Counter::SocketClose);
+    conn.core.metrics.gauge_add(gauge, -1);
+}
+
+/// Writes what is left, shuts the write side down and, once that is done, reads and discards
+/// what the peer still sends for [`CLOSE_LINGER`].
+async fn close_stream<R, W>(mut reader: R, mut writer: W, wbuf: BytesMut)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
     let flush = async {
         if !wbuf.is_empty() {
             let _ = writer.write_all(&wbuf).await;
@@ -411,14 +424,11 @@ pub async fn run_connection_with<S>(
         .is_ok()
     {
         let drain = async {
-            // On the heap: an array here would make every connection's future 1 KiB larger.
             let mut discard = vec![0u8; 1024];
             while matches!(reader.read(&mut discard).await, Ok(n) if n > 0) {}
         };
         let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
     }
-    conn.core.metrics.incr(Counter::SocketClose);
-    conn.core.metrics.gauge_add(gauge, -1);
 }
 
 /// Writes what is pending, or, when nothing is, flushes what the transport buffered (TLS

@@ -323,6 +323,8 @@ impl<S: Clone + Eq, M: QueueMessage + Clone> Queue<S, M> {
             }
         }
         let ignore_max = from_offline && self.config.override_max_online_messages;
+        // Exact growth: a queue nearly always has one session (memory per idle connection).
+        self.sessions.reserve_exact(1);
         self.sessions.push(Slot {
             id,
             buf: VecDeque::new(),
