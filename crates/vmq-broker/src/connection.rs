@@ -171,10 +171,8 @@ struct Connection {
     pending_connect: Option<Box<ConnectRequest>>,
     /// Frame limits (`max_message_size`, or the `auth_on_register` modifier).
     limits: DecodeLimits,
-    /// Back-pressure: a subscriber's online queue filled past half, so reading (and handling
-    /// frames already read) waits until then.
-    backoff_until: Option<Instant>,
-    /// Frames left in the read buffer when a back-off began.
+    /// Back-pressure (see `PUBLISH_BACKOFF`): the session pauses reading, and the frames
+    /// already read wait in the read buffer until the pause ends.
     input_held: bool,
 }
 
@@ -255,7 +253,6 @@ pub async fn run_connection_with<S>(
         chain: Chain::default(),
         pending_connect: None,
         limits: DecodeLimits::default(),
-        backoff_until: None,
         input_held: false,
     };
     if let Some(t) = &tracker {
@@ -277,10 +274,14 @@ pub async fn run_connection_with<S>(
     // await plugins (handling input, session actions, on_deliver) runs in boxed futures,
     // allocated only when there is such work.
     loop {
-        if conn.input_held && conn.backoff_until.is_none_or(|t| t <= Instant::now()) {
+        let paused =
+            |session: &Session, now: Instant| session.read_paused_until().is_some_and(|t| t > now);
+        if conn.input_held && !paused(&conn.session, Instant::now()) {
             conn.input_held = false;
-            let limits = conn.limits;
-            Box::pin(conn.handle_input(&mut rbuf, &limits)).await;
+            if !rbuf.is_empty() {
+                let limits = conn.limits;
+                Box::pin(conn.handle_input(&mut rbuf, &limits)).await;
+            }
         }
         if conn.session.has_actions() {
             Box::pin(conn.process_actions()).await;
@@ -308,20 +309,13 @@ pub async fn run_connection_with<S>(
             break;
         }
         let now = Instant::now();
-        if conn.backoff_until.is_some_and(|t| t <= now) {
-            conn.backoff_until = None;
-        }
-        let deadline = match (conn.session.poll_timeout(), conn.backoff_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let deadline = conn.session.poll_timeout();
         if let Some(deadline) = deadline {
             sleep
                 .as_mut()
                 .reset(tokio::time::Instant::from_std(deadline));
         }
-        let read_paused = conn.session.read_paused_until().is_some_and(|t| t > now)
-            || conn.backoff_until.is_some();
+        let read_paused = paused(&conn.session, now);
         if rbuf.capacity() - rbuf.len() < read_size / 2 {
             rbuf.reserve(read_size);
         }
@@ -468,9 +462,8 @@ impl Connection {
                             self.session.handle_packet(Instant::now(), packet);
                             // A CONNECT must be answered before the next packet is looked at.
                             self.process_actions().await;
-                            if self.backoff_until.is_some() {
+                            if self.input_held {
                                 // The rest waits for the back-off (see `PUBLISH_BACKOFF`).
-                                self.input_held = !rbuf.is_empty();
                                 return;
                             }
                         }
@@ -887,7 +880,8 @@ impl Connection {
                 // queue's policy (and counted), rather than waiting in socket buffers.
                 if outcome.under_pressure && qos != QoS::AtMostOnce {
                     self.core.metrics.incr(Counter::PublishBackoff);
-                    self.backoff_until = Some(now + PUBLISH_BACKOFF);
+                    self.session.pause_reading(now + PUBLISH_BACKOFF);
+                    self.input_held = true;
                 }
                 ReasonCode::Success
             }

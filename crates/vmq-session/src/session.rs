@@ -321,9 +321,16 @@ impl Session {
     }
 
     /// While `Some(t)` and `now < t`, the driver must not read from the socket
-    /// (`max_message_rate`).
+    /// (`max_message_rate`, or a pause asked for with [`Session::pause_reading`]).
     pub fn read_paused_until(&self) -> Option<Instant> {
         self.read_paused_until
+    }
+
+    /// Stops reading until `until` (or later, if a pause already runs longer): the broker's
+    /// back-pressure on a publisher whose subscribers fall behind. [`Session::poll_timeout`]
+    /// includes the pause, and [`Session::handle_timeout`] ends it.
+    pub fn pause_reading(&mut self, until: Instant) {
+        self.read_paused_until = Some(self.read_paused_until.map_or(until, |t| t.max(until)));
     }
 
     /// How many more messages the session takes now: for QoS 1/2 the free inflight window. A
