@@ -143,17 +143,22 @@ impl Opts {
     }
 }
 
+/// Runs `cargo xtask <subcommand> <args>` again from a release build: the benchmarks' own load
+/// generators, built in debug, would measure themselves rather than the brokers.
+fn rerun_in_release(root: &Path, subcommand: &str, args: &[String]) -> Result<()> {
+    run(
+        Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
+            .arg(subcommand)
+            .args(args)
+            .current_dir(root),
+    )
+}
+
 /// Runs the transport benchmark (see the module documentation).
 pub fn bench_transports(root: &Path, args: &[String]) -> Result<()> {
     if cfg!(debug_assertions) {
-        // A debug load generator would measure itself, not the brokers.
-        return run(
-            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
-                .arg("bench-transports")
-                .args(args)
-                .current_dir(root),
-        );
+        return rerun_in_release(root, "bench-transports", args);
     }
     let opts = Opts::parse(args)?;
     if opts.peer {
@@ -854,13 +859,7 @@ async fn throughput(
 /// checks cost under 10 % of publish throughput).
 pub fn bench_auth(root: &Path, args: &[String]) -> Result<()> {
     if cfg!(debug_assertions) {
-        return run(
-            Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-                .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
-                .arg("bench-auth")
-                .args(args)
-                .current_dir(root),
-        );
+        return rerun_in_release(root, "bench-auth", args);
     }
     let opts = Opts::parse(args)?;
     let vernemq = build_vernemq(root)?;

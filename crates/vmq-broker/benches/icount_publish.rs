@@ -9,13 +9,10 @@
 //! instructions per delivery. Run without `--bench` (as `cargo test --all-targets` does) it
 //! only checks, natively, that every message reaches every subscriber.
 
-use std::{
-    collections::HashMap,
-    hint::black_box,
-    process::{Command, ExitCode},
-    sync::Arc,
-    time::Instant,
-};
+use std::{collections::HashMap, hint::black_box, process::ExitCode, sync::Arc, time::Instant};
+
+#[path = "../../vmq-codec/benches/support/callgrind.rs"]
+mod callgrind;
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -175,31 +172,17 @@ fn cases() -> Vec<(&'static str, usize, QoS)> {
 }
 
 fn measure(exe: &str, subscribers: usize, qos: QoS) -> Result<f64, String> {
-    let out = Command::new("valgrind")
-        .args([
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            "--toggle-collect=*icount_publish_to_deliver*",
-            exe,
-            "--child",
-            &subscribers.to_string(),
-            &(qos as u8).to_string(),
-            &N.to_string(),
-        ])
-        .output()
-        .map_err(|e| format!("cannot run valgrind: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("{subscribers} subscribers failed:\n{stderr}"));
-    }
-    let collected = stderr
-        .lines()
-        .find_map(|l| {
-            l.split_once("Collected :")
-                .map(|(_, n)| n.trim().to_owned())
-        })
-        .and_then(|n| n.parse::<u64>().ok())
-        .ok_or_else(|| format!("no instruction count in valgrind output:\n{stderr}"))?;
+    let (subs, qos, n) = (
+        subscribers.to_string(),
+        (qos as u8).to_string(),
+        N.to_string(),
+    );
+    let collected = callgrind::collected_instructions(
+        exe,
+        "*icount_publish_to_deliver*",
+        &["--child", &subs, &qos, &n],
+        &format!("{subscribers} subscribers"),
+    )?;
     Ok(collected as f64 / (N * subscribers) as f64)
 }
 

@@ -12,11 +12,13 @@
 //! decodes and encodes, without valgrind.
 
 use std::hint::black_box;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use bytes::{Bytes, BytesMut};
 use vmq_codec::{DecodeError, Packet, ProtocolVersion};
 
+#[path = "support/callgrind.rs"]
+mod callgrind;
 mod common;
 
 use common::{cases, frame, mqttbytes_read, mqttbytes_write, Theirs};
@@ -99,32 +101,13 @@ fn child(case: &str, op: &str, codec: &str, n: usize) -> bool {
 
 /// Instructions per call of `op` by `codec` on `case`, measured under callgrind.
 fn measure(exe: &str, case: &str, op: &str, codec: &str) -> Result<f64, String> {
-    let out = Command::new("valgrind")
-        .args([
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            &format!("--toggle-collect=*icount_{op}_{codec}*"),
-            exe,
-            "--child",
-            case,
-            op,
-            codec,
-            &N.to_string(),
-        ])
-        .output()
-        .map_err(|e| format!("cannot run valgrind: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("{case} {op} {codec} failed:\n{stderr}"));
-    }
-    let collected = stderr
-        .lines()
-        .find_map(|l| {
-            l.split_once("Collected :")
-                .map(|(_, n)| n.trim().to_owned())
-        })
-        .and_then(|n| n.parse::<u64>().ok())
-        .ok_or_else(|| format!("no instruction count in valgrind output:\n{stderr}"))?;
+    let n = N.to_string();
+    let collected = callgrind::collected_instructions(
+        exe,
+        &format!("*icount_{op}_{codec}*"),
+        &["--child", case, op, codec, &n],
+        &format!("{case} {op} {codec}"),
+    )?;
     Ok(collected as f64 / N as f64)
 }
 

@@ -307,15 +307,21 @@ fn parse_message_props(v: &Value) -> Result<PropertyModifiers, ModifierError> {
     Ok(p)
 }
 
+/// The modifiers object of a reply; `None` for an empty list (how VerneMQ's JSON encodes "no
+/// modifiers").
+fn modifier_object(v: &Value) -> Result<Option<&Map<String, Value>>, ModifierError> {
+    match v.as_object() {
+        Some(obj) => Ok(Some(obj)),
+        None if v.as_array().is_some_and(Vec::is_empty) => Ok(None),
+        None => Err("modifiers is not an object".into()),
+    }
+}
+
 /// `auth_on_register(_m5)` modifiers.
 pub(crate) fn register_modifiers(v: &Value) -> Result<RegisterModifiers, ModifierError> {
     let mut m = RegisterModifiers::default();
-    let Some(obj) = v.as_object() else {
-        return if v.as_array().is_some_and(Vec::is_empty) {
-            Ok(m)
-        } else {
-            Err("modifiers is not an object".into())
-        };
+    let Some(obj) = modifier_object(v)? else {
+        return Ok(m);
     };
     let (client_id, mountpoint) = (obj.get("client_id"), obj.get("mountpoint"));
     if let (Some(c), Some(mp)) = (client_id, mountpoint) {
@@ -383,12 +389,8 @@ pub(crate) fn publish_modifiers(
     opts: &EndpointOptions,
 ) -> Result<PublishModifiers, ModifierError> {
     let mut m = PublishModifiers::default();
-    let Some(obj) = v.as_object() else {
-        return if v.as_array().is_some_and(Vec::is_empty) {
-            Ok(m)
-        } else {
-            Err("modifiers is not an object".into())
-        };
+    let Some(obj) = modifier_object(v)? else {
+        return Ok(m);
     };
     for (k, v) in obj {
         match k.as_str() {
@@ -414,12 +416,8 @@ pub(crate) fn deliver_modifiers(
     opts: &EndpointOptions,
 ) -> Result<DeliverModifiers, ModifierError> {
     let mut m = DeliverModifiers::default();
-    let Some(obj) = v.as_object() else {
-        return if v.as_array().is_some_and(Vec::is_empty) {
-            Ok(m)
-        } else {
-            Err("modifiers is not an object".into())
-        };
+    let Some(obj) = modifier_object(v)? else {
+        return Ok(m);
     };
     for (k, v) in obj {
         match k.as_str() {
