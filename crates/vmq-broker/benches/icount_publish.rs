@@ -15,10 +15,9 @@ use std::{collections::HashMap, hint::black_box, process::ExitCode, sync::Arc, t
 mod callgrind;
 
 use bytes::Bytes;
-use tokio::sync::Notify;
 use vmq_broker::{
-    control_channel, BrokerCore, ConnHandle, ConnId, Hooks, MatchBuffer, QueuedDelivery,
-    SessionPersistence, SubOptions, Subscriber, SubscriberId,
+    conn_channel, BrokerCore, ConnId, Hooks, MatchBuffer, QueuedDelivery, SessionPersistence,
+    SubOptions, Subscriber, SubscriberId,
 };
 use vmq_codec::{Connect, Packet, ProtocolVersion, PubAck, PublishProperties, QoS, RetainHandling};
 use vmq_session::{Action, ConnectAccepted, Message, Session, SessionConfig};
@@ -55,11 +54,7 @@ fn fixture(subscribers: usize, qos: QoS) -> Fixture {
             mountpoint: Arc::from(""),
             client_id: Arc::from(format!("sub{i}").as_str()),
         };
-        let (control, _receiver) = control_channel();
-        let handle = ConnHandle {
-            wake: Arc::new(Notify::new()),
-            control,
-        };
+        let (handle, _inbox) = conn_channel();
         let conn = i as ConnId + 1;
         let registered = runtime.block_on(core.register(
             id,

@@ -232,7 +232,6 @@ impl BrokerCore {
             for old in to_kick {
                 let (tx, rx) = oneshot::channel();
                 if old
-                    .control
                     .send(Control::Disconnect(ReasonCode::SessionTakenOver, tx))
                     .is_ok()
                 {
@@ -302,7 +301,7 @@ impl BrokerCore {
             std::mem::take(&mut state.inflight)
         };
         // Messages queued while offline are waiting: wake the new connection.
-        handle.wake.notify_one();
+        handle.wake();
         Registered {
             subscriber,
             session_present,
@@ -597,7 +596,7 @@ impl BrokerCore {
         let any = !conns.is_empty();
         for conn in conns {
             let (tx, rx) = oneshot::channel();
-            if conn.control.send(Control::Disconnect(code, tx)).is_ok() {
+            if conn.send(Control::Disconnect(code, tx)).is_ok() {
                 let _ = tokio::time::timeout(TAKEOVER_TIMEOUT, rx).await;
             }
         }
@@ -635,7 +634,7 @@ impl BrokerCore {
         let mut waits = Vec::new();
         for conn in conns {
             let (tx, rx) = oneshot::channel();
-            if conn.control.send(Control::Disconnect(code, tx)).is_ok() {
+            if conn.send(Control::Disconnect(code, tx)).is_ok() {
                 waits.push(rx);
             }
         }

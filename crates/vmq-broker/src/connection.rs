@@ -7,15 +7,18 @@
 use std::{
     collections::HashMap,
     collections::VecDeque,
+    future::Future,
     net::SocketAddr,
+    pin::Pin,
     sync::Arc,
+    task::{Context, Poll},
     time::{Duration, Instant},
 };
 
 use bytes::{Buf, BytesMut};
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    sync::{oneshot, Notify},
+    sync::oneshot,
 };
 use tracing::{debug, warn};
 use vmq_codec::{
@@ -29,14 +32,14 @@ use vmq_session::{
 use crate::{
     broker::{BrokerCore, MatchBuffer, SessionPersistence},
     hooks::{
-        AuthModifiers, AuthRequest, AuthStep, Chain, PublishModifiers, PublishRequest,
-        RegisterEvent, RegisterModifiers, RegisterRequest, SubscribeRequest, SubscribeTopic,
-        UnsubscribeRequest,
+        AuthModifiers, AuthRequest, AuthStep, Chain, DeliverModifiers, Now, Pending,
+        PublishModifiers, PublishRequest, RegisterEvent, RegisterModifiers, RegisterRequest,
+        SubscribeRequest, SubscribeTopic, UnsubscribeRequest,
     },
     metrics::{Counter, Gauge, MqttVersion},
     persistence::Durable,
     subscriber::{
-        unix_micros, ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, SubOptions,
+        unix_micros, ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, Signal, SubOptions,
         Subscriber, SubscriberId,
     },
     trace,
@@ -171,6 +174,9 @@ struct Connection {
     pending_connect: Option<Box<ConnectRequest>>,
     /// Frame limits (`max_message_size`, or the `auth_on_register` modifier).
     limits: DecodeLimits,
+    /// The read buffer may hold complete frames not handled yet (slow work came first, or the
+    /// publisher is held back).
+    input_pending: bool,
     /// Back-pressure (see `PUBLISH_BACKOFF`): the session pauses reading, and the frames
     /// already read wait in the read buffer until the pause ends.
     input_held: bool,
@@ -183,13 +189,50 @@ struct PendingAck {
     durable: Option<Durable>,
 }
 
-/// Resolves when the oldest pending acknowledgement's flush completes (never, if it has none).
-async fn front_durable(pending: &mut VecDeque<PendingAck>) -> Result<(), Arc<str>> {
-    match pending.front_mut().and_then(|p| p.durable.as_mut()) {
-        Some(rx) => rx
-            .await
-            .unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
-        None => std::future::pending().await,
+/// What the driver waited for.
+enum Event {
+    /// A command or a queue wake-up (deliveries are pulled on every round anyway).
+    Signal(Option<Control>),
+    /// `Some(n)` bytes written, `None` the transport flushed.
+    Written(std::io::Result<Option<usize>>),
+    /// Bytes read (0 at end of stream).
+    Read(std::io::Result<usize>),
+    /// The store's flush for the oldest pending acknowledgement.
+    Durable(Result<(), Arc<str>>),
+    /// The session's timer.
+    Timeout,
+}
+
+/// The byte side of one connection: the stream and its two buffers.
+struct Wire<S> {
+    stream: S,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    /// Adaptive read size: doubles while reads fill the buffer, halves while they are small.
+    read_size: usize,
+    /// Transports that buffer (TLS records, WebSocket frames) need a flush after writes.
+    unflushed: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
+    /// Writes what is pending, or, when nothing is, flushes what the transport buffered.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<Option<usize>>> {
+        if self.wbuf.is_empty() {
+            Pin::new(&mut self.stream)
+                .poll_flush(cx)
+                .map(|r| r.map(|()| None))
+        } else {
+            Pin::new(&mut self.stream)
+                .poll_write(cx, &self.wbuf)
+                .map(|r| r.map(Some))
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+        if self.rbuf.capacity() - self.rbuf.len() < self.read_size / 2 {
+            self.rbuf.reserve(self.read_size);
+        }
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf)
     }
 }
 
@@ -207,6 +250,12 @@ pub async fn run_connection<S>(
 
 /// Runs one connection to its end, with what its transport established (see
 /// [`ConnectionInfo`]). Every transport (TCP, TLS, WebSocket, QUIC) ends up here.
+///
+/// The driver's own future stays small (every idle connection holds one): it polls the
+/// socket, the inbox, the store's flush and the timer itself, without a future per source,
+/// and does the work of the hot path (reading packets, routing publishes, pulling deliveries)
+/// without awaiting. Work that may await a plugin, or is rare and large (CONNECT, AUTH,
+/// SUBSCRIBE, UNSUBSCRIBE), runs in a boxed future allocated only when there is such work.
 pub async fn run_connection_with<S>(
     core: Arc<BrokerCore>,
     listener: Arc<ListenerContext>,
@@ -228,19 +277,16 @@ pub async fn run_connection_with<S>(
     };
     core.metrics.gauge_add(gauge, 1);
     let conn_id = core.next_conn_id();
-    let (control_tx, mut control_rx) = crate::subscriber::control_channel();
-    let wake = Arc::new(Notify::new());
+    let (handle, mut inbox) = crate::subscriber::conn_channel();
     let now = Instant::now();
+    let limits = DecodeLimits::new(listener.max_packet_size);
     let mut conn = Connection {
         session: Session::new(listener.session.clone(), now),
         core,
         listener,
         peer,
         conn_id,
-        handle: ConnHandle {
-            wake: wake.clone(),
-            control: control_tx,
-        },
+        handle,
         subscriber: None,
         username: None,
         preauth_username,
@@ -252,166 +298,112 @@ pub async fn run_connection_with<S>(
         closed: false,
         chain: Chain::default(),
         pending_connect: None,
-        limits: DecodeLimits::default(),
+        limits,
+        input_pending: false,
         input_held: false,
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
     }
     let tracked = Tracked(tracker, conn_id);
-    conn.limits = DecodeLimits::new(conn.listener.max_packet_size);
-    // Transports that buffer (TLS records, WebSocket frames) need a flush after writes.
-    let mut unflushed = false;
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let mut rbuf = BytesMut::new();
-    let mut wbuf = BytesMut::new();
-    // Adaptive read size: doubles while reads fill the buffer, halves while they are small.
-    let mut read_size = MIN_READ;
+    let mut wire = Wire {
+        stream,
+        rbuf: BytesMut::new(),
+        wbuf: BytesMut::new(),
+        read_size: MIN_READ,
+        unflushed: false,
+    };
     let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
-    tokio::pin!(sleep);
 
-    // The driver's own future stays small (every idle connection holds one): work that may
-    // await plugins (handling input, session actions, on_deliver) runs in boxed futures,
-    // allocated only when there is such work.
+    tokio::pin!(sleep);
+    // The deadline the timer is set to. A later deadline (the keep-alive moves with every
+    // packet) leaves the timer as it is: it fires early, the session finds nothing due, and
+    // the timer is set again.
+    let mut armed: Option<Instant> = None;
+
     loop {
-        let paused =
-            |session: &Session, now: Instant| session.read_paused_until().is_some_and(|t| t > now);
-        if conn.input_held && !paused(&conn.session, Instant::now()) {
-            conn.input_held = false;
-            if !rbuf.is_empty() {
-                let limits = conn.limits;
-                Box::pin(conn.handle_input(&mut rbuf, &limits)).await;
-            }
-        }
-        if conn.session.has_actions() {
-            Box::pin(conn.process_actions()).await;
-        }
-        conn.pull_deliveries(wbuf.len()).await;
-        if conn.session.has_actions() {
-            Box::pin(conn.process_actions()).await;
-        }
-        let version = conn.session.version();
-        let out = conn.session.transmit();
-        if !out.is_empty() {
-            conn.core.metrics.count_sent(out, version);
-            if conn.core.tracer.is_active() {
-                conn.trace_sent(version);
-            }
-            let out = conn.session.transmit();
-            if wbuf.is_empty() {
-                std::mem::swap(&mut wbuf, out);
-            } else {
-                wbuf.extend_from_slice(out);
-                out.clear();
-            }
+        while let Some(slow) = conn.step(&mut wire) {
+            Box::pin(conn.run_slow(slow)).await;
         }
         if conn.closed {
             break;
         }
-        let now = Instant::now();
         let deadline = conn.session.poll_timeout();
         if let Some(deadline) = deadline {
-            sleep
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(deadline));
+            if armed.is_none_or(|t| deadline < t) {
+                sleep
+                    .as_mut()
+                    .reset(tokio::time::Instant::from_std(deadline));
+                armed = Some(deadline);
+            }
         }
-        let read_paused = paused(&conn.session, now);
-        if rbuf.capacity() - rbuf.len() < read_size / 2 {
-            rbuf.reserve(read_size);
+        let read_paused = conn.read_paused(Instant::now());
+        let write = !wire.wbuf.is_empty() || wire.unflushed;
+        let pending_acks = &mut conn.pending_acks;
+        let event = std::future::poll_fn(|cx| {
+            let mut deliveries = false;
+            match inbox.poll_signal(cx) {
+                Poll::Ready(Signal::Command(command)) => {
+                    return Poll::Ready(Event::Signal(Some(command)))
+                }
+                Poll::Ready(Signal::Deliveries) => deliveries = true,
+                Poll::Pending => {}
+            }
+            if write {
+                if let Poll::Ready(written) = wire.poll_write(cx) {
+                    return Poll::Ready(Event::Written(written));
+                }
+            }
+            if !read_paused {
+                if let Poll::Ready(read) = wire.poll_read(cx) {
+                    return Poll::Ready(Event::Read(read));
+                }
+            }
+            if let Some(rx) = pending_acks.front_mut().and_then(|p| p.durable.as_mut()) {
+                if let Poll::Ready(flushed) = Pin::new(rx).poll(cx) {
+                    return Poll::Ready(Event::Durable(
+                        flushed.unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
+                    ));
+                }
+            }
+            if armed.is_some() && sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Timeout);
+            }
+            if deliveries {
+                return Poll::Ready(Event::Signal(None));
+            }
+            Poll::Pending
+        })
+        .await;
+        if matches!(event, Event::Timeout) {
+            armed = None;
         }
-        let spare = rbuf.capacity() - rbuf.len();
-        tokio::select! {
-            biased;
-            command = control_rx.recv() => match command {
-                Some(Control::Disconnect(code, ack)) => {
-                    conn.disconnect_acks.push(ack);
-                    conn.session.disconnect(code);
-                }
-                None => {}
-            },
-            written = write_or_flush(&mut writer, &wbuf), if !wbuf.is_empty() || unflushed => match written {
-                Ok(Some(0)) | Err(_) => conn.session.handle_connection_lost(),
-                Ok(Some(n)) => {
-                    conn.core.metrics.add(Counter::BytesSent, n as u64);
-                    wbuf.advance(n);
-                    unflushed = true;
-                    if wbuf.is_empty() && wbuf.capacity() > KEEP_WRITE_BUFFER {
-                        wbuf = BytesMut::new();
-                    }
-                }
-                Ok(None) => unflushed = false,
-            },
-            read = reader.read_buf(&mut rbuf), if !read_paused => match read {
-                Ok(0) => conn.session.handle_connection_lost(),
-                Err(e) => {
-                    debug!(peer = %conn.peer, error = %e, "socket error");
-                    conn.core.metrics.incr(Counter::SocketError);
-                    conn.session.handle_connection_lost();
-                }
-                Ok(n) => {
-                    conn.core.metrics.add(Counter::BytesReceived, n as u64);
-                    if n >= spare {
-                        read_size = (read_size * 2).min(MAX_READ);
-                    } else if n < read_size / 4 {
-                        read_size = (read_size / 2).max(MIN_READ);
-                    }
-                    let limits = conn.limits;
-                    Box::pin(conn.handle_input(&mut rbuf, &limits)).await;
-                    if rbuf.is_empty() && rbuf.capacity() > read_size * 2 {
-                        rbuf = BytesMut::new();
-                    }
-                }
-            },
-            () = wake.notified(), if conn.subscriber.is_some() => {}
-            flushed = front_durable(&mut conn.pending_acks), if !conn.pending_acks.is_empty() => {
-                match flushed {
-                    Ok(()) => {
-                        if let Some(front) = conn.pending_acks.front_mut() {
-                            front.durable = None;
-                        }
-                        conn.release_acks();
-                    }
-                    Err(e) => {
-                        warn!(peer = %conn.peer, error = %e, "message not persisted; disconnecting without acknowledging");
-                        conn.pending_acks.clear();
-                        conn.session.disconnect(ReasonCode::ImplementationSpecificError);
-                    }
-                }
-            },
-            () = &mut sleep, if deadline.is_some() => {
-                let before = conn.session.state();
-                conn.session.handle_timeout(Instant::now());
-                if before != conn.session.state() && conn.session.is_closed() {
-                    let v = MqttVersion::from(conn.session.version());
-                    conn.core.metrics.incr_v(Counter::ClientKeepaliveExpired, v);
-                }
-            },
-        }
+        conn.on_event(event, &mut wire);
     }
 
     // Closed as far as the listener's counts and `--kill_sessions` are concerned.
     drop(tracked);
+    drop(inbox);
     // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
     // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
     // for a moment, so the peer sees our DISCONNECT rather than a connection reset.
     // Boxed: its timers and I/O futures would otherwise add to every connection's future.
-    Box::pin(close_stream(reader, writer, wbuf)).await;
+    Box::pin(close_stream(wire.stream, wire.wbuf)).await;
     conn.core.metrics.incr(Counter::SocketClose);
     conn.core.metrics.gauge_add(gauge, -1);
 }
 
 /// Writes what is left, shuts the write side down and, once that is done, reads and discards
 /// what the peer still sends for [`CLOSE_LINGER`].
-async fn close_stream<R, W>(mut reader: R, mut writer: W, wbuf: BytesMut)
+async fn close_stream<S>(mut stream: S, wbuf: BytesMut)
 where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin,
 {
     let flush = async {
         if !wbuf.is_empty() {
-            let _ = writer.write_all(&wbuf).await;
+            let _ = stream.write_all(&wbuf).await;
         }
-        let _ = writer.shutdown().await;
+        let _ = stream.shutdown().await;
     };
     if tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush)
         .await
@@ -419,33 +411,148 @@ where
     {
         let drain = async {
             let mut discard = vec![0u8; 1024];
-            while matches!(reader.read(&mut discard).await, Ok(n) if n > 0) {}
+            while matches!(stream.read(&mut discard).await, Ok(n) if n > 0) {}
         };
         let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
     }
 }
 
-/// Writes what is pending, or, when nothing is, flushes what the transport buffered (TLS
-/// records, WebSocket frames): `Some(n)` bytes written, `None` flushed.
-async fn write_or_flush<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    wbuf: &[u8],
-) -> std::io::Result<Option<usize>> {
-    if wbuf.is_empty() {
-        writer.flush().await.map(|()| None)
-    } else {
-        writer.write(wbuf).await.map(Some)
-    }
+/// Work that waits (for a plugin) or is rare and large: run in a boxed future.
+enum Slow {
+    /// CONNECT, AUTH, SUBSCRIBE or UNSUBSCRIBE.
+    Action(Box<Action>),
+    /// A publish whose `auth_on_publish` waits for a plugin.
+    Publish(Box<SlowPublish>),
+    /// A delivery whose `on_deliver` waits for a plugin.
+    Deliver(Box<SlowDeliver>),
+}
+
+struct SlowPublish {
+    publish: Publish,
+    pending: Pending<PublishModifiers>,
+}
+
+struct SlowDeliver {
+    queued: QueuedDelivery,
+    pending: Pending<DeliverModifiers>,
 }
 
 impl Connection {
-    async fn handle_input(&mut self, rbuf: &mut BytesMut, limits: &DecodeLimits) {
+    /// While true, the driver must not read (`max_message_rate`, or the publisher back-off).
+    fn read_paused(&self, now: Instant) -> bool {
+        self.session.read_paused_until().is_some_and(|t| t > now)
+    }
+
+    /// One round of work that does not wait: frames already read, the session's actions,
+    /// deliveries from the queue, and what the session has to send moved to the write buffer.
+    /// Returns slow work for the driver to run (then the round is done again).
+    fn step<S>(&mut self, wire: &mut Wire<S>) -> Option<Slow> {
+        let now = Instant::now();
+        if self.input_pending && !(self.input_held && self.read_paused(now)) {
+            self.input_pending = false;
+            self.input_held = false;
+            if let Some(slow) = self.handle_input(&mut wire.rbuf, now) {
+                return Some(slow);
+            }
+            if wire.rbuf.is_empty() && wire.rbuf.capacity() > wire.read_size * 2 {
+                wire.rbuf = BytesMut::new();
+            }
+        }
+        if let Some(slow) = self.process_actions(now) {
+            return Some(slow);
+        }
+        if let Some(slow) = self.pull_deliveries(wire.wbuf.len(), now) {
+            return Some(slow);
+        }
+        if let Some(slow) = self.process_actions(now) {
+            return Some(slow);
+        }
+        let version = self.session.version();
+        let out = self.session.transmit();
+        if !out.is_empty() {
+            self.core.metrics.count_sent(out, version);
+            if self.core.tracer.is_active() {
+                self.trace_sent(version);
+            }
+            let out = self.session.transmit();
+            if wire.wbuf.is_empty() {
+                std::mem::swap(&mut wire.wbuf, out);
+            } else {
+                wire.wbuf.extend_from_slice(out);
+                out.clear();
+            }
+        }
+        None
+    }
+
+    /// What the driver waited for has happened.
+    fn on_event<S>(&mut self, event: Event, wire: &mut Wire<S>) {
+        match event {
+            Event::Signal(Some(Control::Disconnect(code, ack))) => {
+                self.disconnect_acks.push(ack);
+                self.session.disconnect(code);
+            }
+            // Deliveries are pulled in the next round.
+            Event::Signal(None) => {}
+            Event::Written(Ok(Some(0)) | Err(_)) => self.session.handle_connection_lost(),
+            Event::Written(Ok(Some(n))) => {
+                self.core.metrics.add(Counter::BytesSent, n as u64);
+                wire.wbuf.advance(n);
+                wire.unflushed = true;
+                if wire.wbuf.is_empty() && wire.wbuf.capacity() > KEEP_WRITE_BUFFER {
+                    wire.wbuf = BytesMut::new();
+                }
+            }
+            Event::Written(Ok(None)) => wire.unflushed = false,
+            Event::Read(Ok(0)) => self.session.handle_connection_lost(),
+            Event::Read(Err(e)) => {
+                debug!(peer = %self.peer, error = %e, "socket error");
+                self.core.metrics.incr(Counter::SocketError);
+                self.session.handle_connection_lost();
+            }
+            Event::Read(Ok(n)) => {
+                self.core.metrics.add(Counter::BytesReceived, n as u64);
+                let spare_before = wire.rbuf.capacity() - (wire.rbuf.len() - n);
+                if n >= spare_before {
+                    wire.read_size = (wire.read_size * 2).min(MAX_READ);
+                } else if n < wire.read_size / 4 {
+                    wire.read_size = (wire.read_size / 2).max(MIN_READ);
+                }
+                self.input_pending = true;
+            }
+            Event::Durable(Ok(())) => {
+                if let Some(front) = self.pending_acks.front_mut() {
+                    front.durable = None;
+                }
+                self.release_acks();
+            }
+            Event::Durable(Err(e)) => {
+                warn!(peer = %self.peer, error = %e, "message not persisted; disconnecting without acknowledging");
+                self.pending_acks.clear();
+                self.session
+                    .disconnect(ReasonCode::ImplementationSpecificError);
+            }
+            Event::Timeout => {
+                let before = self.session.state();
+                self.session.handle_timeout(Instant::now());
+                if before != self.session.state() && self.session.is_closed() {
+                    let v = MqttVersion::from(self.session.version());
+                    self.core.metrics.incr_v(Counter::ClientKeepaliveExpired, v);
+                }
+            }
+        }
+    }
+
+    /// Decodes and handles the complete frames in `rbuf`. Stops early, leaving the rest in
+    /// `rbuf`, when a packet needs slow work (a CONNECT is answered before the next packet is
+    /// looked at) or the publisher is held back.
+    fn handle_input(&mut self, rbuf: &mut BytesMut, now: Instant) -> Option<Slow> {
         loop {
             if self.session.is_closed() {
                 rbuf.clear();
-                return;
+                return None;
             }
-            match check(rbuf, limits) {
+            match check(rbuf, &self.limits) {
                 Ok(Some(len)) => {
                     let frame = rbuf.split_to(len).freeze();
                     let version = self.session.version();
@@ -459,23 +566,26 @@ impl Connection {
                             if self.core.tracer.is_active() {
                                 self.trace_received(&packet);
                             }
-                            self.session.handle_packet(Instant::now(), packet);
-                            // A CONNECT must be answered before the next packet is looked at.
-                            self.process_actions().await;
+                            self.session.handle_packet(now, packet);
+                            if let Some(slow) = self.process_actions(now) {
+                                self.input_pending = true;
+                                return Some(slow);
+                            }
                             if self.input_held {
                                 // The rest waits for the back-off (see `PUBLISH_BACKOFF`).
-                                return;
+                                self.input_pending = true;
+                                return None;
                             }
                         }
                         Err(e) => {
                             debug!(peer = %self.peer, error = %e, "malformed packet");
                             self.core.metrics.incr(Counter::MqttMalformedPacket);
                             self.session.handle_decode_error(&e, &frame);
-                            return;
+                            return None;
                         }
                     }
                 }
-                Ok(None) => return,
+                Ok(None) => return None,
                 Err(e) => {
                     debug!(peer = %self.peer, error = %e, "refused frame");
                     if e.reason_code() == ReasonCode::PacketTooLarge {
@@ -488,7 +598,7 @@ impl Connection {
                     }
                     let head = rbuf.split().freeze();
                     self.session.handle_decode_error(&e, &head);
-                    return;
+                    return None;
                 }
             }
         }
@@ -548,27 +658,14 @@ impl Connection {
         });
     }
 
-    async fn process_actions(&mut self) {
-        let mut rare = false;
+    /// Carries out the session's actions until one needs slow work.
+    fn process_actions(&mut self, now: Instant) -> Option<Slow> {
         while let Some(action) = self.session.poll_action() {
             match action {
-                // Boxed: registration, enhanced authentication and subscriptions are rare and
-                // their futures are large (they may await plugins); keeping them out of line
-                // keeps every connection task small.
-                Action::Connect(req) => {
-                    Box::pin(self.on_connect(*req)).await;
-                    rare = true;
-                }
-                Action::Auth { properties, reauth } => {
-                    Box::pin(self.on_auth(properties, reauth)).await;
-                }
-                Action::Publish(publish) => self.on_publish(publish).await,
-                Action::Subscribe(subscribe) => {
-                    Box::pin(self.on_subscribe(subscribe)).await;
-                    rare = true;
-                }
-                Action::Unsubscribe(unsubscribe) => {
-                    Box::pin(self.on_unsubscribe(unsubscribe)).await;
+                Action::Publish(publish) => {
+                    if let Some(slow) = self.on_publish(publish, now) {
+                        return Some(slow);
+                    }
                 }
                 Action::Acknowledged(delivery) => {
                     if let Some(sub) = &self.subscriber {
@@ -587,10 +684,53 @@ impl Connection {
                     will,
                     session_expiry_interval,
                 } => self.on_closed(reason, will, session_expiry_interval),
+                // Registration, enhanced authentication and subscriptions are rare and their
+                // futures are large (they may await plugins).
+                slow @ (Action::Connect(_)
+                | Action::Auth { .. }
+                | Action::Subscribe(_)
+                | Action::Unsubscribe(_)) => return Some(Slow::Action(Box::new(slow))),
             }
         }
-        if rare {
-            self.session.release_idle_memory();
+        None
+    }
+
+    /// Runs slow work (in a boxed future: see [`run_connection_with`]).
+    async fn run_slow(&mut self, slow: Slow) {
+        match slow {
+            Slow::Action(action) => self.run_slow_action(*action).await,
+            Slow::Publish(slow) => {
+                let SlowPublish { publish, pending } = *slow;
+                let Some(subscriber) = self.subscriber.clone() else {
+                    return;
+                };
+                let result = self
+                    .chain
+                    .auth_on_publish_finish(pending, &self.publish_request(&subscriber, &publish))
+                    .await;
+                self.trace_publish_auth(&subscriber, &publish, &result);
+                self.publish_authorized(&subscriber, publish, Some(result), Instant::now());
+            }
+            Slow::Deliver(slow) => {
+                let SlowDeliver {
+                    mut queued,
+                    pending,
+                } = *slow;
+                let Some(subscriber) = self.subscriber.clone() else {
+                    return;
+                };
+                let modifiers = self
+                    .chain
+                    .on_deliver_finish(
+                        pending,
+                        &self.deliver_request(&subscriber.id, &queued.delivery),
+                    )
+                    .await;
+                if let Some(m) = modifiers {
+                    apply_deliver_modifiers(&mut queued.delivery, m);
+                }
+                self.deliver(Instant::now(), queued);
+            }
         }
     }
 
@@ -820,21 +960,90 @@ impl Connection {
         self.session.refuse_connect(code);
     }
 
-    async fn on_publish(&mut self, mut publish: Publish) {
-        let Some(subscriber) = self.subscriber.clone() else {
-            return;
-        };
-        let now = Instant::now();
-        let (qos, packet_id) = (publish.qos, publish.packet_id);
+    /// The slow actions: registration, enhanced authentication and subscriptions.
+    async fn run_slow_action(&mut self, action: Action) {
+        match action {
+            Action::Connect(req) => {
+                self.on_connect(*req).await;
+                self.session.release_idle_memory();
+            }
+            Action::Auth { properties, reauth } => {
+                self.on_auth(properties, reauth).await;
+            }
+            Action::Subscribe(subscribe) => {
+                self.on_subscribe(subscribe).await;
+                self.session.release_idle_memory();
+            }
+            Action::Unsubscribe(unsubscribe) => {
+                self.on_unsubscribe(unsubscribe).await;
+            }
+            // `process_actions` carries out the others itself.
+            _ => {}
+        }
+    }
+
+    /// An incoming publish: authorized (without waiting when the plugins answer at once),
+    /// routed and acknowledged.
+    fn on_publish(&mut self, publish: Publish, now: Instant) -> Option<Slow> {
+        let subscriber = self.subscriber.clone()?;
         self.core.hooks.refresh(&mut self.chain);
-        let mut durable = None;
         // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
         // accepted and acknowledged, but not routed.
         let authorized = if publish.topic.starts_with('$') {
             None
+        } else if self.listener.allow_anonymous {
+            Some(Ok(PublishModifiers::default()))
         } else {
-            Some(self.authorize_publish(&subscriber, &publish).await)
+            let decided = self
+                .chain
+                .auth_on_publish_now(&self.publish_request(&subscriber, &publish));
+            match decided {
+                Now::Ready(result) => {
+                    let result = result.unwrap_or(Err(ReasonCode::NotAuthorized));
+                    self.trace_publish_auth(&subscriber, &publish, &result);
+                    Some(result)
+                }
+                Now::Waiting(pending) => {
+                    return Some(Slow::Publish(Box::new(SlowPublish { publish, pending })))
+                }
+            }
         };
+        self.publish_authorized(&subscriber, publish, authorized, now);
+        None
+    }
+
+    /// What the publish hooks see of `publish`.
+    fn publish_request<'a>(
+        &'a self,
+        subscriber: &'a Subscriber,
+        publish: &'a Publish,
+    ) -> PublishRequest<'a> {
+        PublishRequest {
+            username: self.username.as_ref(),
+            subscriber_id: &subscriber.id,
+            qos: publish.qos,
+            topic: &publish.topic,
+            payload: &publish.payload,
+            retain: publish.retain,
+            properties: self
+                .session
+                .version()
+                .is_v5()
+                .then_some(&publish.properties),
+        }
+    }
+
+    /// Routes an authorized publish (`None`: a `$` topic, acknowledged but not routed) and
+    /// acknowledges it, or refuses it.
+    fn publish_authorized(
+        &mut self,
+        subscriber: &Arc<Subscriber>,
+        mut publish: Publish,
+        authorized: Option<Result<PublishModifiers, ReasonCode>>,
+        now: Instant,
+    ) {
+        let (qos, packet_id) = (publish.qos, publish.packet_id);
+        let mut durable = None;
         let code = match authorized {
             None => ReasonCode::Success,
             Some(Err(code)) => {
@@ -857,24 +1066,13 @@ impl Connection {
                 let mountpoint = apply_publish_modifiers(&mut publish, modifiers)
                     .unwrap_or_else(|| subscriber.id.mountpoint.clone());
                 if !self.chain.is_empty() {
-                    self.chain.on_publish(&PublishRequest {
-                        username: self.username.as_ref(),
-                        subscriber_id: &subscriber.id,
-                        qos: publish.qos,
-                        topic: &publish.topic,
-                        payload: &publish.payload,
-                        retain: publish.retain,
-                        properties: self
-                            .session
-                            .version()
-                            .is_v5()
-                            .then_some(&publish.properties),
-                    });
+                    self.chain
+                        .on_publish(&self.publish_request(subscriber, &publish));
                 }
                 let msg = self.message_from(publish, now);
                 let outcome =
                     self.core
-                        .publish(&mountpoint, Some(&subscriber), msg, now, &mut self.matches);
+                        .publish(&mountpoint, Some(subscriber), msg, now, &mut self.matches);
                 durable = outcome.durable;
                 // QoS 0 is not slowed down: under overload its messages are dropped by the
                 // queue's policy (and counted), rather than waiting in socket buffers.
@@ -919,30 +1117,13 @@ impl Connection {
         }
     }
 
-    async fn authorize_publish(
+    /// Traces an `auth_on_publish` call and its answer.
+    fn trace_publish_auth(
         &self,
         subscriber: &Subscriber,
         publish: &Publish,
-    ) -> Result<PublishModifiers, ReasonCode> {
-        if self.listener.allow_anonymous {
-            return Ok(PublishModifiers::default());
-        }
-        let result = self
-            .chain
-            .auth_on_publish(&PublishRequest {
-                username: self.username.as_ref(),
-                subscriber_id: &subscriber.id,
-                qos: publish.qos,
-                topic: &publish.topic,
-                payload: &publish.payload,
-                retain: publish.retain,
-                properties: self
-                    .session
-                    .version()
-                    .is_v5()
-                    .then_some(&publish.properties),
-            })
-            .await;
+        result: &Result<PublishModifiers, ReasonCode>,
+    ) {
         self.trace_hook(
             &subscriber.id.client_id,
             || {
@@ -956,9 +1137,8 @@ impl Connection {
                     publish.retain
                 )
             },
-            &hook_result(&result),
+            &hook_result(result),
         );
-        result
     }
 
     fn message_from(&self, publish: Publish, now: Instant) -> Arc<Message> {
@@ -1174,79 +1354,91 @@ impl Connection {
     }
 
     /// Moves ready deliveries from the queue into the session, up to its free window.
-    async fn pull_deliveries(&mut self, unwritten: usize) {
-        let Some(subscriber) = self.subscriber.clone() else {
-            return;
-        };
+    /// Moves deliveries from the queue into the session, as many as its window and the write
+    /// buffer take. A delivery whose `on_deliver` waits for a plugin becomes slow work; the
+    /// ones taken after it wait in `deliveries` for the next round.
+    fn pull_deliveries(&mut self, unwritten: usize, now: Instant) -> Option<Slow> {
+        let subscriber = self.subscriber.clone()?;
         self.core.hooks.refresh(&mut self.chain);
-        let now = Instant::now();
         loop {
-            let capacity = self.session.send_capacity().min(DELIVERY_BATCH);
-            if capacity == 0 || unwritten + self.session.transmit().len() > WRITE_HIGH_WATER {
-                return;
-            }
-            self.deliveries.clear();
-            let (taken, metrics) = {
-                let mut state = subscriber.state.lock();
-                let taken = state
-                    .queue
-                    .take(&self.conn_id, capacity, now, &mut self.deliveries)
-                    .unwrap_or(0);
-                // Deletes of stored copies wait for the client's acknowledgement.
-                state.drain_store_actions(None, true);
-                (taken, state.queue.take_metrics())
-            };
-            // `queue_message_out` (and expiries met on the way) come from the queue's own
-            // counters, the one place they are counted.
-            self.core.add_queue_metrics(&metrics);
-            if taken == 0 {
-                return;
-            }
-            let mut deliveries = std::mem::take(&mut self.deliveries);
-            for mut queued in deliveries.drain(..) {
-                if queued.qos == QoS::AtMostOnce {
-                    // No acknowledgement will come: a stored copy (if any) is done now.
-                    self.core.message_done(&subscriber, queued.delivery.msg.id);
+            if self.deliveries.is_empty() {
+                let capacity = self.session.send_capacity().min(DELIVERY_BATCH);
+                if capacity == 0 || unwritten + self.session.transmit().len() > WRITE_HIGH_WATER {
+                    return None;
                 }
+                let (taken, metrics) = {
+                    let mut state = subscriber.state.lock();
+                    let taken = state
+                        .queue
+                        .take(&self.conn_id, capacity, now, &mut self.deliveries)
+                        .unwrap_or(0);
+                    // Deletes of stored copies wait for the client's acknowledgement.
+                    state.drain_store_actions(None, true);
+                    (taken, state.queue.take_metrics())
+                };
+                // `queue_message_out` (and expiries met on the way) come from the queue's own
+                // counters, the one place they are counted.
+                self.core.add_queue_metrics(&metrics);
+                if taken == 0 {
+                    return None;
+                }
+                for queued in &self.deliveries {
+                    if queued.qos == QoS::AtMostOnce {
+                        // No acknowledgement will come: a stored copy (if any) is done now.
+                        self.core.message_done(&subscriber, queued.delivery.msg.id);
+                    }
+                }
+            }
+            let mut batch = std::mem::take(&mut self.deliveries);
+            let mut rest = batch.drain(..);
+            while let Some(mut queued) = rest.next() {
                 if !self.chain.is_empty() {
-                    Box::pin(self.on_deliver(&subscriber.id, &mut queued.delivery)).await;
+                    let decided = self
+                        .chain
+                        .on_deliver_now(&self.deliver_request(&subscriber.id, &queued.delivery));
+                    match decided {
+                        Now::Ready(decided) => {
+                            if let Some(m) = Chain::deliver_modifiers(decided) {
+                                apply_deliver_modifiers(&mut queued.delivery, m);
+                            }
+                        }
+                        Now::Waiting(pending) => {
+                            self.deliveries = rest.collect();
+                            return Some(Slow::Deliver(Box::new(SlowDeliver { queued, pending })));
+                        }
+                    }
                 }
-                if let Err(delivery) = self.session.deliver(now, queued.delivery) {
-                    // Cannot happen while `capacity` is respected; never lose it silently.
-                    warn!(topic = %delivery.msg.topic, "delivery refused by a full window");
-                    self.core.metrics.incr(Counter::QueueMessageDrop);
-                }
+                self.deliver(now, queued);
             }
-            self.deliveries = deliveries;
+            drop(rest);
+            self.deliveries = batch;
         }
     }
 
-    /// `on_deliver(_m5)`: a plugin may rewrite topic, payload (and MQTT 5 properties) of this
-    /// one delivery; the shared message stays as it is for the other subscribers.
-    async fn on_deliver(&self, id: &SubscriberId, delivery: &mut Delivery) {
+    /// Hands one delivery to the session.
+    fn deliver(&mut self, now: Instant, queued: QueuedDelivery) {
+        if let Err(delivery) = self.session.deliver(now, queued.delivery) {
+            // Cannot happen while the window is respected; never lose it silently.
+            warn!(topic = %delivery.msg.topic, "delivery refused by a full window");
+            self.core.metrics.incr(Counter::QueueMessageDrop);
+        }
+    }
+
+    /// What `on_deliver(_m5)` sees of one delivery.
+    fn deliver_request<'a>(
+        &'a self,
+        id: &'a SubscriberId,
+        delivery: &'a Delivery,
+    ) -> PublishRequest<'a> {
         let msg = &delivery.msg;
-        let modifiers = self
-            .chain
-            .on_deliver(&PublishRequest {
-                username: self.username.as_ref(),
-                subscriber_id: id,
-                qos: msg.qos,
-                topic: &msg.topic,
-                payload: &msg.payload,
-                retain: delivery.retain,
-                properties: self.session.version().is_v5().then_some(&msg.properties),
-            })
-            .await;
-        if let Some(m) = modifiers {
-            let mut changed = Message::clone(msg);
-            if let Some(topic) = m.topic {
-                changed.topic = topic;
-            }
-            if let Some(payload) = m.payload {
-                changed.payload = payload;
-            }
-            m.properties.apply(&mut changed.properties);
-            delivery.msg = Arc::new(changed);
+        PublishRequest {
+            username: self.username.as_ref(),
+            subscriber_id: id,
+            qos: msg.qos,
+            topic: &msg.topic,
+            payload: &msg.payload,
+            retain: delivery.retain,
+            properties: self.session.version().is_v5().then_some(&msg.properties),
         }
     }
 
@@ -1325,6 +1517,20 @@ fn apply_publish_modifiers(publish: &mut Publish, m: PublishModifiers) -> Option
     }
     m.properties.apply(&mut publish.properties);
     m.mountpoint
+}
+
+/// `on_deliver(_m5)` modifiers: a plugin may rewrite topic, payload (and MQTT 5 properties)
+/// of this one delivery; the shared message stays as it is for the other subscribers.
+fn apply_deliver_modifiers(delivery: &mut Delivery, m: DeliverModifiers) {
+    let mut changed = Message::clone(&delivery.msg);
+    if let Some(topic) = m.topic {
+        changed.topic = topic;
+    }
+    if let Some(payload) = m.payload {
+        changed.payload = payload;
+    }
+    m.properties.apply(&mut changed.properties);
+    delivery.msg = Arc::new(changed);
 }
 
 /// The AUTH properties sent back to the client: method, data and reason string (VerneMQ

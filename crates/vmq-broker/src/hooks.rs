@@ -549,20 +549,93 @@ impl std::fmt::Debug for Chain {
     }
 }
 
+/// What one answer means for a conditional chain: decided, or ask the next plugin.
+fn decision<T>(answer: HookResult<T>) -> Option<Result<T, ReasonCode>> {
+    match answer {
+        HookResult::Ok(m) => Some(Ok(m)),
+        HookResult::Error(code) => Some(Err(code)),
+        HookResult::Next => None,
+    }
+}
+
+/// A conditional chain run as far as it goes without waiting: the first `Ok` / `Error`
+/// decides (`Ready(None)` when nobody did), or a plugin's answer is still being computed.
+pub enum Now<T> {
+    /// The chain's outcome.
+    Ready(Option<Result<T, ReasonCode>>),
+    /// Waiting for one plugin; the plugins after it are still to ask.
+    Waiting(Pending<T>),
+}
+
+/// A conditional chain stopped at a plugin whose answer is a future.
+pub struct Pending<T> {
+    answer: HookFuture<HookResult<T>>,
+    next: usize,
+}
+
+impl<T> std::fmt::Debug for Pending<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("next", &self.next).finish()
+    }
+}
+
+/// Asks `plugins[from..]` in turn until one decides or answers later.
+fn run_now<T>(
+    plugins: &[Arc<dyn Plugin>],
+    from: usize,
+    ask: &mut impl FnMut(&dyn Plugin) -> Answer<HookResult<T>>,
+) -> Now<T> {
+    for (i, plugin) in plugins.iter().enumerate().skip(from) {
+        match ask(plugin.as_ref()) {
+            Answer::Ready(answer) => {
+                if let Some(decided) = decision(answer) {
+                    return Now::Ready(Some(decided));
+                }
+            }
+            Answer::Pending(answer) => {
+                return Now::Waiting(Pending {
+                    answer,
+                    next: i + 1,
+                })
+            }
+        }
+    }
+    Now::Ready(None)
+}
+
+/// Waits for a stopped chain's answer and asks the plugins after it.
+async fn run_on<T>(
+    plugins: &[Arc<dyn Plugin>],
+    mut pending: Pending<T>,
+    mut ask: impl FnMut(&dyn Plugin) -> Answer<HookResult<T>>,
+) -> Option<Result<T, ReasonCode>> {
+    loop {
+        if let Some(decided) = decision(pending.answer.await) {
+            return Some(decided);
+        }
+        match run_now(plugins, pending.next, &mut ask) {
+            Now::Ready(decided) => return decided,
+            Now::Waiting(next) => pending = next,
+        }
+    }
+}
+
+/// Runs a conditional chain to its end.
+async fn run_all<T>(
+    plugins: &[Arc<dyn Plugin>],
+    mut ask: impl FnMut(&dyn Plugin) -> Answer<HookResult<T>>,
+) -> Option<Result<T, ReasonCode>> {
+    match run_now(plugins, 0, &mut ask) {
+        Now::Ready(decided) => decided,
+        Now::Waiting(pending) => run_on(plugins, pending, ask).await,
+    }
+}
+
 /// Runs a conditional chain: the first `Ok` / `Error` decides; `None` when nobody did.
 macro_rules! conditional {
-    ($plugins:expr, $call:ident, $req:expr) => {{
-        let mut decided = None;
-        for plugin in $plugins.iter() {
-            match plugin.$call($req).resolve().await {
-                HookResult::Next => continue,
-                HookResult::Ok(m) => decided = Some(Ok(m)),
-                HookResult::Error(code) => decided = Some(Err(code)),
-            }
-            break;
-        }
-        decided
-    }};
+    ($plugins:expr, $call:ident, $req:expr) => {
+        run_all(&$plugins, |p| p.$call($req)).await
+    };
 }
 
 impl Chain {
@@ -592,6 +665,29 @@ impl Chain {
         conditional!(self.plugins, auth_on_publish, req).unwrap_or(Err(ReasonCode::NotAuthorized))
     }
 
+    /// `auth_on_publish(_m5)` as far as it goes without waiting (plugins answer at once unless
+    /// they call out, e.g. a webhook); nobody deciding is `NotAuthorized`.
+    pub fn auth_on_publish_now(&self, req: &PublishRequest<'_>) -> Now<PublishModifiers> {
+        match run_now(&self.plugins, 0, &mut |p| p.auth_on_publish(req)) {
+            Now::Ready(decided) => {
+                Now::Ready(Some(decided.unwrap_or(Err(ReasonCode::NotAuthorized))))
+            }
+            waiting => waiting,
+        }
+    }
+
+    /// The rest of an `auth_on_publish(_m5)` chain that had to wait; nobody deciding is
+    /// `NotAuthorized`.
+    pub async fn auth_on_publish_finish(
+        &self,
+        pending: Pending<PublishModifiers>,
+        req: &PublishRequest<'_>,
+    ) -> Result<PublishModifiers, ReasonCode> {
+        run_on(&self.plugins, pending, |p| p.auth_on_publish(req))
+            .await
+            .unwrap_or(Err(ReasonCode::NotAuthorized))
+    }
+
     /// Runs `auth_on_subscribe(_m5)`; nobody deciding is `NotAuthorized`.
     pub async fn auth_on_subscribe(
         &self,
@@ -615,7 +711,29 @@ impl Chain {
 
     /// Runs `on_deliver(_m5)`: the modifiers of the first plugin answering `Ok`, if any.
     pub async fn on_deliver(&self, req: &PublishRequest<'_>) -> Option<DeliverModifiers> {
-        match conditional!(self.plugins, on_deliver, req) {
+        Self::deliver_modifiers(conditional!(self.plugins, on_deliver, req))
+    }
+
+    /// `on_deliver(_m5)` as far as it goes without waiting; `Ready(Some(Ok(m)))` carries the
+    /// modifiers (see [`Chain::deliver_modifiers`]).
+    pub fn on_deliver_now(&self, req: &PublishRequest<'_>) -> Now<DeliverModifiers> {
+        run_now(&self.plugins, 0, &mut |p| p.on_deliver(req))
+    }
+
+    /// The rest of an `on_deliver(_m5)` chain that had to wait.
+    pub async fn on_deliver_finish(
+        &self,
+        pending: Pending<DeliverModifiers>,
+        req: &PublishRequest<'_>,
+    ) -> Option<DeliverModifiers> {
+        Self::deliver_modifiers(run_on(&self.plugins, pending, |p| p.on_deliver(req)).await)
+    }
+
+    /// The modifiers an `on_deliver(_m5)` outcome asks for, if any.
+    pub fn deliver_modifiers(
+        decided: Option<Result<DeliverModifiers, ReasonCode>>,
+    ) -> Option<DeliverModifiers> {
+        match decided {
             Some(Ok(m)) if !m.is_empty() => Some(m),
             _ => None,
         }

@@ -61,8 +61,8 @@ pub use metrics_export::{families as metric_families, totals as metric_totals};
 pub use persistence::{Durable, Persistence, Storage};
 pub use runtime::{LogLevelSetter, RuntimeSettings, RUNTIME_KEYS};
 pub use subscriber::{
-    control_channel, ConnHandle, ConnId, Control, ControlReceiver, ControlSender, QueuedDelivery,
-    SessionInfo, SubOptions, Subscriber, SubscriberId, SubscriberRef,
+    conn_channel, ConnHandle, ConnId, ConnInbox, Control, QueuedDelivery, SessionInfo, Signal,
+    SubOptions, Subscriber, SubscriberId, SubscriberRef,
 };
 pub use systree::topic as systree_topic;
 pub use trace::{TraceOptions, Tracer};

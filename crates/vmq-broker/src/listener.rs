@@ -529,7 +529,6 @@ async fn kill(tracker: &ConnTracker) {
     for handle in tracker.handles() {
         let (tx, rx) = tokio::sync::oneshot::channel();
         if handle
-            .control
             .send(Control::Disconnect(ReasonCode::AdministrativeAction, tx))
             .is_ok()
         {

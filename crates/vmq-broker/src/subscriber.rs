@@ -7,14 +7,15 @@ use std::{
     fmt,
     hash::{Hash, Hasher},
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU8, Ordering},
         Arc,
     },
+    task::{Context, Poll},
     time::Instant,
 };
 
+use futures_util::task::AtomicWaker;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 use vmq_codec::{QoS, ReasonCode, RetainHandling};
 use vmq_queue::{Queue, QueueAction, QueueMessage};
 use vmq_session::{Delivery, Inflight, Message};
@@ -83,50 +84,59 @@ pub enum Control {
     Disconnect(ReasonCode, tokio::sync::oneshot::Sender<()>),
 }
 
-/// How the broker reaches one connection task.
-#[derive(Debug, Clone)]
-pub struct ConnHandle {
-    /// Woken when the queue has messages for the connection.
-    pub wake: Arc<Notify>,
-    /// Commands.
-    pub control: ControlSender,
-}
-
-/// The command mailbox of one connection: a few bytes per connection, where a tokio channel
-/// costs a preallocated block (commands are rare: takeover, admin disconnect, shutdown).
-#[derive(Debug, Default)]
-struct Mailbox {
-    /// `None` once the connection task is gone.
-    queue: parking_lot::Mutex<Option<Vec<Control>>>,
-    ready: Notify,
-}
-
-/// Sends commands to a connection task.
-#[derive(Debug, Clone)]
-pub struct ControlSender(Arc<Mailbox>);
-
-/// The connection task's end of its mailbox; closes it when dropped.
+/// What a connection task is told through its [`ConnInbox`].
 #[derive(Debug)]
-pub struct ControlReceiver(Arc<Mailbox>);
-
-/// A mailbox for one connection.
-pub fn control_channel() -> (ControlSender, ControlReceiver) {
-    let mailbox = Arc::new(Mailbox {
-        queue: parking_lot::Mutex::new(Some(Vec::new())),
-        ready: Notify::new(),
-    });
-    (ControlSender(mailbox.clone()), ControlReceiver(mailbox))
+pub enum Signal {
+    /// A command.
+    Command(Control),
+    /// The queue has messages for the connection.
+    Deliveries,
 }
 
-impl ControlSender {
+/// The queue has messages for the connection.
+const DELIVERIES: u8 = 1;
+/// At least one command waits in the mailbox.
+const COMMANDS: u8 = 2;
+
+/// What the broker and a connection task share: one allocation per connection, with no
+/// future to keep (the connection polls it directly), so an idle connection pays a few dozen
+/// bytes for being reachable.
+#[derive(Debug)]
+struct ConnSignal {
+    waker: AtomicWaker,
+    /// `DELIVERIES | COMMANDS`, set by the broker and cleared by the connection.
+    flags: AtomicU8,
+    /// Commands are rare (takeover, admin disconnect, shutdown); `None` once the connection
+    /// task is gone.
+    commands: Mutex<Option<Vec<Control>>>,
+}
+
+impl ConnSignal {
+    fn raise(&self, flag: u8) {
+        if self.flags.fetch_or(flag, Ordering::AcqRel) & flag == 0 {
+            self.waker.wake();
+        }
+    }
+}
+
+/// How the broker reaches one connection task: wake it for deliveries, or send it a command.
+#[derive(Debug, Clone)]
+pub struct ConnHandle(Arc<ConnSignal>);
+
+impl ConnHandle {
+    /// Tells the connection its queue has messages for it.
+    pub fn wake(&self) {
+        self.0.raise(DELIVERIES);
+    }
+
     /// Delivers `command`; gives it back when the connection task is gone.
     pub fn send(&self, command: Control) -> Result<(), Control> {
-        let mut queue = self.0.queue.lock();
+        let mut queue = self.0.commands.lock();
         match queue.as_mut() {
             Some(q) => {
                 q.push(command);
                 drop(queue);
-                self.0.ready.notify_one();
+                self.0.raise(COMMANDS);
                 Ok(())
             }
             None => Err(command),
@@ -134,25 +144,56 @@ impl ControlSender {
     }
 }
 
-impl ControlReceiver {
-    /// The next command (cancel safe: nothing is lost if the future is dropped).
-    pub async fn recv(&mut self) -> Option<Control> {
-        loop {
-            if let Some(q) = self.0.queue.lock().as_mut() {
-                if !q.is_empty() {
-                    return Some(q.remove(0));
-                }
+/// The connection task's end of its [`ConnHandle`]s; closes the mailbox when dropped.
+#[derive(Debug)]
+pub struct ConnInbox(Arc<ConnSignal>);
+
+/// A handle for the broker and the inbox for the connection task.
+pub fn conn_channel() -> (ConnHandle, ConnInbox) {
+    let signal = Arc::new(ConnSignal {
+        waker: AtomicWaker::new(),
+        flags: AtomicU8::new(0),
+        commands: Mutex::new(Some(Vec::new())),
+    });
+    (ConnHandle(signal.clone()), ConnInbox(signal))
+}
+
+impl ConnInbox {
+    /// The next signal, commands first; registers the task to be woken otherwise. Nothing is
+    /// lost between polls: a wake that finds the flag already set was seen by a wake before.
+    pub fn poll_signal(&mut self, cx: &mut Context<'_>) -> Poll<Signal> {
+        self.0.waker.register(cx.waker());
+        let flags = self.0.flags.swap(0, Ordering::AcqRel);
+        if flags & COMMANDS != 0 {
+            let mut queue = self.0.commands.lock();
+            if let Some(q) = queue.as_mut().filter(|q| !q.is_empty()) {
+                let command = q.remove(0);
+                let more = if q.is_empty() { 0 } else { COMMANDS };
+                drop(queue);
+                // What this poll does not return stays raised for the next one.
+                self.0
+                    .flags
+                    .fetch_or(more | (flags & DELIVERIES), Ordering::AcqRel);
+                return Poll::Ready(Signal::Command(command));
             }
-            self.0.ready.notified().await;
         }
+        if flags & DELIVERIES != 0 {
+            return Poll::Ready(Signal::Deliveries);
+        }
+        Poll::Pending
+    }
+
+    /// The next signal.
+    pub async fn recv(&mut self) -> Signal {
+        std::future::poll_fn(|cx| self.poll_signal(cx)).await
     }
 }
 
-impl Drop for ControlReceiver {
+impl Drop for ConnInbox {
     fn drop(&mut self) {
         // Commands still queued are dropped with their acknowledgement senders, which tells
         // their senders the connection is gone.
-        self.0.queue.lock().take();
+        self.0.commands.lock().take();
     }
 }
 
@@ -325,7 +366,7 @@ impl Subscriber {
         let accepted = enqueued.outcome.is_accepted();
         for id in enqueued.wake {
             if let Some((_, conn)) = conns.iter().find(|(c, _)| c == id) {
-                conn.wake.notify_one();
+                conn.wake();
             }
         }
         state.drain_store_actions(effects, false);
@@ -350,4 +391,59 @@ pub enum EnqueueResult {
     QueuedUnderPressure,
     /// Dropped by the queue's policy (counted in the queue's metrics).
     Dropped,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn poll(inbox: &mut ConnInbox) -> Poll<Signal> {
+        inbox.poll_signal(&mut Context::from_waker(std::task::Waker::noop()))
+    }
+
+    #[test]
+    fn commands_come_first_and_nothing_raised_is_lost() {
+        let (handle, mut inbox) = conn_channel();
+        assert!(poll(&mut inbox).is_pending());
+        handle.wake();
+        handle.wake();
+        let (tx1, _rx1) = tokio::sync::oneshot::channel();
+        let (tx2, _rx2) = tokio::sync::oneshot::channel();
+        handle
+            .send(Control::Disconnect(ReasonCode::SessionTakenOver, tx1))
+            .unwrap();
+        handle
+            .send(Control::Disconnect(ReasonCode::AdministrativeAction, tx2))
+            .unwrap();
+        let codes: Vec<_> = (0..3)
+            .map(|_| match poll(&mut inbox) {
+                Poll::Ready(Signal::Command(Control::Disconnect(code, _))) => Some(code),
+                Poll::Ready(Signal::Deliveries) => None,
+                Poll::Pending => panic!("a raised signal was lost"),
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                Some(ReasonCode::SessionTakenOver),
+                Some(ReasonCode::AdministrativeAction),
+                None
+            ],
+            "both commands in order, then the wake-up (once for two wakes)"
+        );
+        assert!(poll(&mut inbox).is_pending());
+    }
+
+    #[test]
+    fn a_gone_connection_gives_commands_back() {
+        let (handle, inbox) = conn_channel();
+        drop(inbox);
+        let (tx, _rx) = tokio::sync::oneshot::channel();
+        assert!(handle
+            .send(Control::Disconnect(ReasonCode::SessionTakenOver, tx))
+            .is_err());
+        handle.wake();
+    }
 }

@@ -70,21 +70,22 @@ fn id() -> SubscriberId {
     }
 }
 
+/// A QoS 0 publish to `t` with an empty payload, as the publish hooks see it.
+fn request<'a>(id: &'a SubscriberId, payload: &'a Bytes) -> PublishRequest<'a> {
+    PublishRequest {
+        username: None,
+        subscriber_id: id,
+        qos: QoS::AtMostOnce,
+        topic: "t",
+        payload,
+        retain: false,
+        properties: None,
+    }
+}
+
 async fn publish(hooks: &Hooks) -> Result<PublishModifiers, ReasonCode> {
-    let id = id();
-    let payload = Bytes::new();
-    hooks
-        .chain()
-        .auth_on_publish(&PublishRequest {
-            username: None,
-            subscriber_id: &id,
-            qos: QoS::AtMostOnce,
-            topic: "t",
-            payload: &payload,
-            retain: false,
-            properties: None,
-        })
-        .await
+    let (id, payload) = (id(), Bytes::new());
+    hooks.chain().auth_on_publish(&request(&id, &payload)).await
 }
 
 #[tokio::test]
@@ -127,6 +128,41 @@ async fn first_ok_or_error_decides_and_next_goes_on() {
         hooks.enable("zzz"),
         Err(BrokerError::UnknownPlugin(_))
     ));
+}
+
+#[tokio::test]
+async fn a_chain_runs_without_waiting_until_a_plugin_answers_later() {
+    let hooks = Hooks::default();
+    let a = fixed("a", HookResult::Next, false);
+    let b = fixed("b", HookResult::Next, true);
+    let c = fixed("c", HookResult::Ok(()), false);
+    hooks.add(a.clone());
+    let (id, payload) = (id(), Bytes::new());
+    let req = request(&id, &payload);
+    // Ready plugins only: decided at once (nobody deciding refuses).
+    assert!(matches!(
+        hooks.chain().auth_on_publish_now(&req),
+        Now::Ready(Some(Err(ReasonCode::NotAuthorized)))
+    ));
+    hooks.add(b.clone());
+    hooks.add(c.clone());
+    let chain = hooks.chain();
+    let Now::Waiting(pending) = chain.auth_on_publish_now(&req) else {
+        panic!("b answers later");
+    };
+    assert_eq!(c.asked.load(Ordering::Relaxed), 0, "c waits for b's answer");
+    // b's later answer is Next: the chain goes on with c, which decides.
+    let m = chain.auth_on_publish_finish(pending, &req).await.unwrap();
+    assert_eq!(m.topic.unwrap().as_str(), "c");
+    assert_eq!(
+        (
+            a.asked.load(Ordering::Relaxed),
+            b.asked.load(Ordering::Relaxed),
+            c.asked.load(Ordering::Relaxed)
+        ),
+        (2, 1, 1),
+        "each plugin asked once per run"
+    );
 }
 
 #[tokio::test]
