@@ -17,8 +17,9 @@ use std::{
 
 use bytes::{Buf, BytesMut};
 use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    sync::oneshot,
+    io::{AsyncRead, AsyncWrite},
+    sync::{oneshot, OwnedSemaphorePermit},
+    time::Sleep,
 };
 use tracing::{debug, warn};
 use vmq_codec::{
@@ -39,8 +40,8 @@ use crate::{
     metrics::{Counter, Gauge, MqttVersion},
     persistence::Durable,
     subscriber::{
-        unix_micros, ConnHandle, ConnId, Control, QueuedDelivery, SessionInfo, Signal, SubOptions,
-        Subscriber, SubscriberId,
+        unix_micros, ConnHandle, ConnId, ConnInbox, Control, QueuedDelivery, SessionInfo, Signal,
+        SubOptions, Subscriber, SubscriberId,
     },
     trace,
 };
@@ -62,7 +63,7 @@ pub struct ListenerContext {
 
 /// What a connection knows about itself before its first packet: who is at the other end, and
 /// what the transport already established.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ConnectionInfo {
     /// The client's address (from the PROXY protocol header when the listener expects one).
     pub peer: SocketAddr,
@@ -73,6 +74,8 @@ pub struct ConnectionInfo {
     pub preauth_username: Option<Utf8Str>,
     /// The listener's table of open connections, for its counts and `--kill_sessions`.
     pub tracker: Option<Arc<ConnTracker>>,
+    /// The listener's `max_connections` slot, given back when the connection ends.
+    pub admission: Option<OwnedSemaphorePermit>,
 }
 
 impl ConnectionInfo {
@@ -82,6 +85,7 @@ impl ConnectionInfo {
             peer,
             preauth_username: None,
             tracker: None,
+            admission: None,
         }
     }
 }
@@ -234,40 +238,69 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Wire<S> {
         }
         tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf)
     }
+
+    /// Writes what is left and shuts the write side down (errors end it as well).
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        while !self.wbuf.is_empty() {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
+                Poll::Ready(Ok(n)) if n > 0 => self.wbuf.advance(n),
+                Poll::Ready(_) => self.wbuf.clear(),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Pin::new(&mut self.stream).poll_shutdown(cx).map(|_| ())
+    }
+
+    /// Reads and discards until the peer closes (or the socket fails).
+    fn poll_discard(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            self.rbuf.clear();
+            self.rbuf.reserve(1024);
+            match tokio_util::io::poll_read_buf(Pin::new(&mut self.stream), cx, &mut self.rbuf) {
+                Poll::Ready(Ok(n)) if n > 0 => {}
+                Poll::Ready(_) => return Poll::Ready(()),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
 }
 
 /// Runs one connection to its end.
-pub async fn run_connection<S>(
+pub fn run_connection<S>(
     core: Arc<BrokerCore>,
     listener: Arc<ListenerContext>,
     stream: S,
     peer: SocketAddr,
-) where
+) -> impl Future<Output = ()> + Send + 'static
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    run_connection_with(core, listener, stream, ConnectionInfo::new(peer)).await;
+    run_connection_with(core, listener, stream, ConnectionInfo::new(peer))
 }
 
 /// Runs one connection to its end, with what its transport established (see
 /// [`ConnectionInfo`]). Every transport (TCP, TLS, WebSocket, QUIC) ends up here.
 ///
-/// The driver's own future stays small (every idle connection holds one): it polls the
-/// socket, the inbox, the store's flush and the timer itself, without a future per source,
-/// and does the work of the hot path (reading packets, routing publishes, pulling deliveries)
-/// without awaiting. Work that may await a plugin, or is rare and large (CONNECT, AUTH,
-/// SUBSCRIBE, UNSUBSCRIBE), runs in a boxed future allocated only when there is such work.
-pub async fn run_connection_with<S>(
+/// The future is the connection's [`Driver`], polled directly: an idle connection holds its
+/// fields and nothing else. It polls the socket, the inbox, the store's flush and the timer
+/// itself and does the work of the hot path (reading packets, routing publishes, pulling
+/// deliveries) without awaiting. Work that may await a plugin, or is rare and large (CONNECT,
+/// AUTH, SUBSCRIBE, UNSUBSCRIBE), runs in a boxed future that owns the connection while it
+/// runs, allocated only when there is such work.
+pub fn run_connection_with<S>(
     core: Arc<BrokerCore>,
     listener: Arc<ListenerContext>,
     stream: S,
     info: ConnectionInfo,
-) where
+) -> impl Future<Output = ()> + Send + 'static
+where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let ConnectionInfo {
         peer,
         preauth_username,
         tracker,
+        admission,
     } = info;
     core.metrics.incr(Counter::SocketOpen);
     let gauge = if listener.name.starts_with("ws") {
@@ -277,10 +310,10 @@ pub async fn run_connection_with<S>(
     };
     core.metrics.gauge_add(gauge, 1);
     let conn_id = core.next_conn_id();
-    let (handle, mut inbox) = crate::subscriber::conn_channel();
+    let (handle, inbox) = crate::subscriber::conn_channel();
     let now = Instant::now();
     let limits = DecodeLimits::new(listener.max_packet_size);
-    let mut conn = Connection {
+    let conn = Connection {
         session: Session::new(listener.session.clone(), now),
         core,
         listener,
@@ -305,116 +338,231 @@ pub async fn run_connection_with<S>(
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
     }
-    let tracked = Tracked(tracker, conn_id);
-    let mut wire = Wire {
-        stream,
-        rbuf: BytesMut::new(),
-        wbuf: BytesMut::new(),
-        read_size: MIN_READ,
-        unflushed: false,
-    };
-    let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(now));
+    Driver {
+        owner: Owner::Here(conn),
+        wire: Wire {
+            stream,
+            rbuf: BytesMut::new(),
+            wbuf: BytesMut::new(),
+            read_size: MIN_READ,
+            unflushed: false,
+        },
+        inbox,
+        sleep: tokio::time::sleep_until(tokio::time::Instant::from_std(now)),
+        armed: None,
+        phase: Phase::Running,
+        tracked: Some(Tracked(tracker, conn_id)),
+        _admission: admission,
+        gauge,
+    }
+}
 
-    tokio::pin!(sleep);
-    // The deadline the timer is set to. A later deadline (the keep-alive moves with every
-    // packet) leaves the timer as it is: it fires early, the session finds nothing due, and
-    // the timer is set again.
-    let mut armed: Option<Instant> = None;
+/// Who has the connection: the driver, or slow work that owns it while it runs.
+// The connection stays inline (not boxed): the driver is then one allocation per connection.
+#[allow(clippy::large_enum_variant)]
+enum Owner {
+    Here(Connection),
+    Slow(Pin<Box<dyn Future<Output = Connection> + Send>>),
+    /// Only between the two.
+    Gone,
+}
 
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Writing what is left (a CONNACK refusal, a DISCONNECT) and shutting the write side
+    /// down, for at most [`CLOSE_FLUSH_TIMEOUT`].
+    Flushing,
+    /// After our FIN, what the peer still sends (e.g. PUBRELs for PUBRECs that crossed our
+    /// DISCONNECT) is read and discarded for [`CLOSE_LINGER`], so the peer sees our DISCONNECT
+    /// rather than a connection reset.
+    Lingering,
+}
+
+pin_project_lite::pin_project! {
+    /// One connection's task (see [`run_connection_with`]).
+    struct Driver<S> {
+        owner: Owner,
+        wire: Wire<S>,
+        inbox: ConnInbox,
+        #[pin]
+        sleep: Sleep,
+        // The deadline the timer is set to. A later deadline (the keep-alive moves with every
+        // packet) leaves the timer as it is: it fires early, the session finds nothing due,
+        // and the timer is set again.
+        armed: Option<Instant>,
+        phase: Phase,
+        tracked: Option<Tracked>,
+        _admission: Option<OwnedSemaphorePermit>,
+        gauge: Gauge,
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Future for Driver<S> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        loop {
+            match *this.phase {
+                Phase::Running => {
+                    if poll_running(
+                        this.owner,
+                        this.wire,
+                        this.inbox,
+                        this.sleep.as_mut(),
+                        this.armed,
+                        cx,
+                    )
+                    .is_pending()
+                    {
+                        return Poll::Pending;
+                    }
+                    // Closed as far as the listener's counts and `--kill_sessions` are
+                    // concerned.
+                    this.tracked.take();
+                    this.inbox.close();
+                    let deadline = Instant::now() + CLOSE_FLUSH_TIMEOUT;
+                    this.sleep
+                        .as_mut()
+                        .reset(tokio::time::Instant::from_std(deadline));
+                    *this.phase = Phase::Flushing;
+                }
+                Phase::Flushing => match this.wire.poll_close(cx) {
+                    Poll::Ready(()) => {
+                        let deadline = Instant::now() + CLOSE_LINGER;
+                        this.sleep
+                            .as_mut()
+                            .reset(tokio::time::Instant::from_std(deadline));
+                        *this.phase = Phase::Lingering;
+                    }
+                    Poll::Pending if this.sleep.as_mut().poll(cx).is_pending() => {
+                        return Poll::Pending
+                    }
+                    // Timed out: no linger.
+                    Poll::Pending => return this.owner.finish(*this.gauge),
+                },
+                Phase::Lingering => {
+                    if this.wire.poll_discard(cx).is_pending()
+                        && this.sleep.as_mut().poll(cx).is_pending()
+                    {
+                        return Poll::Pending;
+                    }
+                    return this.owner.finish(*this.gauge);
+                }
+            }
+        }
+    }
+}
+
+impl Owner {
+    /// The connection's socket is closed: counted.
+    fn finish(&self, gauge: Gauge) -> Poll<()> {
+        if let Owner::Here(conn) = self {
+            conn.core.metrics.incr(Counter::SocketClose);
+            conn.core.metrics.gauge_add(gauge, -1);
+        }
+        Poll::Ready(())
+    }
+}
+
+/// Runs the connection until it is closed (`Ready`).
+fn poll_running<S: AsyncRead + AsyncWrite + Unpin>(
+    owner: &mut Owner,
+    wire: &mut Wire<S>,
+    inbox: &mut ConnInbox,
+    mut sleep: Pin<&mut Sleep>,
+    armed: &mut Option<Instant>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
     loop {
-        while let Some(slow) = conn.step(&mut wire) {
-            Box::pin(conn.run_slow(slow)).await;
+        let conn = match owner {
+            Owner::Here(conn) => conn,
+            Owner::Slow(work) => match work.as_mut().poll(cx) {
+                Poll::Ready(conn) => {
+                    *owner = Owner::Here(conn);
+                    continue;
+                }
+                Poll::Pending => return Poll::Pending,
+            },
+            Owner::Gone => return Poll::Ready(()),
+        };
+        let now = Instant::now();
+        if let Some(slow) = conn.step(wire, now) {
+            if let Owner::Here(mut conn) = std::mem::replace(owner, Owner::Gone) {
+                *owner = Owner::Slow(Box::pin(async move {
+                    conn.run_slow(slow).await;
+                    conn
+                }));
+            }
+            continue;
         }
         if conn.closed {
-            break;
+            return Poll::Ready(());
         }
-        let deadline = conn.session.poll_timeout();
-        if let Some(deadline) = deadline {
+        if let Some(deadline) = conn.session.poll_timeout() {
             if armed.is_none_or(|t| deadline < t) {
                 sleep
                     .as_mut()
                     .reset(tokio::time::Instant::from_std(deadline));
-                armed = Some(deadline);
+                *armed = Some(deadline);
             }
         }
-        let read_paused = conn.read_paused(Instant::now());
-        let write = !wire.wbuf.is_empty() || wire.unflushed;
-        let pending_acks = &mut conn.pending_acks;
-        let event = std::future::poll_fn(|cx| {
-            let mut deliveries = false;
-            match inbox.poll_signal(cx) {
-                Poll::Ready(Signal::Command(command)) => {
-                    return Poll::Ready(Event::Signal(Some(command)))
-                }
-                Poll::Ready(Signal::Deliveries) => deliveries = true,
-                Poll::Pending => {}
-            }
-            if write {
-                if let Poll::Ready(written) = wire.poll_write(cx) {
-                    return Poll::Ready(Event::Written(written));
-                }
-            }
-            if !read_paused {
-                if let Poll::Ready(read) = wire.poll_read(cx) {
-                    return Poll::Ready(Event::Read(read));
-                }
-            }
-            if let Some(rx) = pending_acks.front_mut().and_then(|p| p.durable.as_mut()) {
-                if let Poll::Ready(flushed) = Pin::new(rx).poll(cx) {
-                    return Poll::Ready(Event::Durable(
-                        flushed.unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
-                    ));
-                }
-            }
-            if armed.is_some() && sleep.as_mut().poll(cx).is_ready() {
-                return Poll::Ready(Event::Timeout);
-            }
-            if deliveries {
-                return Poll::Ready(Event::Signal(None));
-            }
-            Poll::Pending
-        })
-        .await;
-        if matches!(event, Event::Timeout) {
-            armed = None;
+        let read_paused = conn.read_paused(now);
+        match poll_event(conn, wire, inbox, sleep.as_mut(), armed, read_paused, cx) {
+            Poll::Ready(event) => conn.on_event(event, wire),
+            Poll::Pending => return Poll::Pending,
         }
-        conn.on_event(event, &mut wire);
     }
-
-    // Closed as far as the listener's counts and `--kill_sessions` are concerned.
-    drop(tracked);
-    drop(inbox);
-    // Flush what is left (CONNACK refusal, DISCONNECT) and close. After our FIN, what the peer
-    // still sends (e.g. PUBRELs for PUBRECs that crossed our DISCONNECT) is read and discarded
-    // for a moment, so the peer sees our DISCONNECT rather than a connection reset.
-    // Boxed: its timers and I/O futures would otherwise add to every connection's future.
-    Box::pin(close_stream(wire.stream, wire.wbuf)).await;
-    conn.core.metrics.incr(Counter::SocketClose);
-    conn.core.metrics.gauge_add(gauge, -1);
 }
 
-/// Writes what is left, shuts the write side down and, once that is done, reads and discards
-/// what the peer still sends for [`CLOSE_LINGER`].
-async fn close_stream<S>(mut stream: S, wbuf: BytesMut)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let flush = async {
-        if !wbuf.is_empty() {
-            let _ = stream.write_all(&wbuf).await;
-        }
-        let _ = stream.shutdown().await;
-    };
-    if tokio::time::timeout(CLOSE_FLUSH_TIMEOUT, flush)
-        .await
-        .is_ok()
-    {
-        let drain = async {
-            let mut discard = vec![0u8; 1024];
-            while matches!(stream.read(&mut discard).await, Ok(n) if n > 0) {}
-        };
-        let _ = tokio::time::timeout(CLOSE_LINGER, drain).await;
+/// What the connection waits for, commands first.
+fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Connection,
+    wire: &mut Wire<S>,
+    inbox: &mut ConnInbox,
+    sleep: Pin<&mut Sleep>,
+    armed: &mut Option<Instant>,
+    read_paused: bool,
+    cx: &mut Context<'_>,
+) -> Poll<Event> {
+    let mut deliveries = false;
+    match inbox.poll_signal(cx) {
+        Poll::Ready(Signal::Command(command)) => return Poll::Ready(Event::Signal(Some(command))),
+        Poll::Ready(Signal::Deliveries) => deliveries = true,
+        Poll::Pending => {}
     }
+    if !wire.wbuf.is_empty() || wire.unflushed {
+        if let Poll::Ready(written) = wire.poll_write(cx) {
+            return Poll::Ready(Event::Written(written));
+        }
+    }
+    if !read_paused {
+        if let Poll::Ready(read) = wire.poll_read(cx) {
+            return Poll::Ready(Event::Read(read));
+        }
+    }
+    if let Some(rx) = conn
+        .pending_acks
+        .front_mut()
+        .and_then(|p| p.durable.as_mut())
+    {
+        if let Poll::Ready(flushed) = Pin::new(rx).poll(cx) {
+            return Poll::Ready(Event::Durable(
+                flushed.unwrap_or_else(|_| Err(Arc::from("the store thread has stopped"))),
+            ));
+        }
+    }
+    if armed.is_some() && sleep.poll(cx).is_ready() {
+        *armed = None;
+        return Poll::Ready(Event::Timeout);
+    }
+    if deliveries {
+        // Deliveries are pulled on every round.
+        return Poll::Ready(Event::Signal(None));
+    }
+    Poll::Pending
 }
 
 /// Work that waits (for a plugin) or is rare and large: run in a boxed future.
@@ -446,8 +594,7 @@ impl Connection {
     /// One round of work that does not wait: frames already read, the session's actions,
     /// deliveries from the queue, and what the session has to send moved to the write buffer.
     /// Returns slow work for the driver to run (then the round is done again).
-    fn step<S>(&mut self, wire: &mut Wire<S>) -> Option<Slow> {
-        let now = Instant::now();
+    fn step<S>(&mut self, wire: &mut Wire<S>, now: Instant) -> Option<Slow> {
         if self.input_pending && !(self.input_held && self.read_paused(now)) {
             self.input_pending = false;
             self.input_held = false;

@@ -9,9 +9,7 @@
 //! in the configuration) has nothing left to tune.
 
 use std::{
-    future::Future,
     net::SocketAddr,
-    pin::Pin,
     sync::{
         atomic::{AtomicU64, Ordering},
         Arc,
@@ -120,31 +118,32 @@ async fn accept_tcp(socket: TcpListener, core: Arc<BrokerCore>, shared: Arc<Shar
         let _ = stream.set_nodelay(true);
         let core = core.clone();
         let tracker = Some(shared.tracker.clone());
-        // One allocation sized for what this listener needs: a plain TCP connection's task
-        // holds only the driver, not the states of PROXY, TLS and WebSocket handshakes (the
-        // spawned task is as large as its largest state, and idle connections pay for it).
-        let connection: Pin<Box<dyn Future<Output = ()> + Send>> = if shared.transport.is_plain() {
+        // Each kind of transport spawns its own task type, sized for what it needs: a plain
+        // TCP connection's task is the connection's driver itself, not the states of PROXY,
+        // TLS and WebSocket handshakes (a task is as large as its largest state, and idle
+        // connections pay for it).
+        if shared.transport.is_plain() {
             let info = crate::connection::ConnectionInfo {
                 tracker,
+                admission: permit,
                 ..crate::connection::ConnectionInfo::new(peer)
             };
-            let context = shared.context.clone();
-            Box::pin(async move {
-                crate::connection::run_connection_with(core, context, stream, info).await;
-                drop(permit);
-            })
+            tokio::spawn(crate::connection::run_connection_with(
+                core,
+                shared.context.clone(),
+                stream,
+                info,
+            ));
         } else {
             let shared = shared.clone();
-            Box::pin(async move {
+            tokio::spawn(Box::pin(async move {
                 shared
                     .transport
                     .serve(core, shared.context.clone(), stream, peer, tracker)
                     .await;
                 drop(permit);
-            })
-        };
-        // The task holds only the box.
-        tokio::spawn(connection);
+            }));
+        }
     }
 }
 

@@ -187,13 +187,17 @@ impl ConnInbox {
     pub async fn recv(&mut self) -> Signal {
         std::future::poll_fn(|cx| self.poll_signal(cx)).await
     }
+
+    /// The connection is gone: commands sent from now on are given back, and those still
+    /// queued are dropped with their acknowledgement senders, which tells their senders.
+    pub fn close(&mut self) {
+        self.0.commands.lock().take();
+    }
 }
 
 impl Drop for ConnInbox {
     fn drop(&mut self) {
-        // Commands still queued are dropped with their acknowledgement senders, which tells
-        // their senders the connection is gone.
-        self.0.commands.lock().take();
+        self.close();
     }
 }
 

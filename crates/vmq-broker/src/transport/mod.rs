@@ -162,9 +162,8 @@ impl Transport {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let mut info = ConnectionInfo {
-            peer,
-            preauth_username: None,
             tracker,
+            ..ConnectionInfo::new(peer)
         };
         let stream = if self.proxy_protocol {
             match Box::pin(tokio::time::timeout(

@@ -119,9 +119,8 @@ async fn serve(incoming: Incoming, core: Arc<BrokerCore>, shared: Arc<Shared>) {
         }
     };
     let mut info = ConnectionInfo {
-        peer,
-        preauth_username: None,
         tracker: Some(shared.tracker.clone()),
+        ..ConnectionInfo::new(peer)
     };
     if shared.transport.tls_use_cn {
         let certs = conn
