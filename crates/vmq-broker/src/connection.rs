@@ -576,7 +576,7 @@ enum Slow {
 }
 
 struct SlowPublish {
-    publish: Publish,
+    publish: Box<Publish>,
     pending: Pending<PublishModifiers>,
 }
 
@@ -1115,14 +1115,14 @@ impl Connection {
                 self.session.release_idle_memory();
             }
             Action::Auth { properties, reauth } => {
-                self.on_auth(properties, reauth).await;
+                self.on_auth(*properties, reauth).await;
             }
             Action::Subscribe(subscribe) => {
-                self.on_subscribe(subscribe).await;
+                self.on_subscribe(*subscribe).await;
                 self.session.release_idle_memory();
             }
             Action::Unsubscribe(unsubscribe) => {
-                self.on_unsubscribe(unsubscribe).await;
+                self.on_unsubscribe(*unsubscribe).await;
             }
             // `process_actions` carries out the others itself.
             _ => {}
@@ -1131,7 +1131,7 @@ impl Connection {
 
     /// An incoming publish: authorized (without waiting when the plugins answer at once),
     /// routed and acknowledged.
-    fn on_publish(&mut self, publish: Publish, now: Instant) -> Option<Slow> {
+    fn on_publish(&mut self, publish: Box<Publish>, now: Instant) -> Option<Slow> {
         let subscriber = self.subscriber.clone()?;
         self.core.hooks.refresh(&mut self.chain);
         // VerneMQ keeps `$` topics for the broker (`$SYS`): a client's publish there is
@@ -1185,7 +1185,7 @@ impl Connection {
     fn publish_authorized(
         &mut self,
         subscriber: &Arc<Subscriber>,
-        mut publish: Publish,
+        mut publish: Box<Publish>,
         authorized: Option<Result<PublishModifiers, ReasonCode>>,
         now: Instant,
     ) {
@@ -1288,7 +1288,8 @@ impl Connection {
         );
     }
 
-    fn message_from(&self, publish: Publish, now: Instant) -> Arc<Message> {
+    fn message_from(&self, publish: Box<Publish>, now: Instant) -> Arc<Message> {
+        let publish = *publish;
         let props = publish.properties;
         let expires_at = props
             .message_expiry_interval
@@ -1589,7 +1590,12 @@ impl Connection {
         }
     }
 
-    fn on_closed(&mut self, reason: CloseReason, will: Option<vmq_codec::LastWill>, expiry: u32) {
+    fn on_closed(
+        &mut self,
+        reason: CloseReason,
+        will: Option<Box<vmq_codec::LastWill>>,
+        expiry: u32,
+    ) {
         self.closed = true;
         match reason {
             CloseReason::KeepAliveTimeout => warn!(
@@ -1626,7 +1632,7 @@ impl Connection {
             self.core.schedule_will(
                 Some(subscriber.clone()),
                 subscriber.id.mountpoint.clone(),
-                will,
+                *will,
                 delay,
             );
         }

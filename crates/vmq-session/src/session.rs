@@ -100,18 +100,18 @@ pub enum Action {
     /// [`Session::disconnect`].
     Auth {
         /// AUTH properties sent by the client.
-        properties: AuthProperties,
+        properties: Box<AuthProperties>,
         /// True when this is a re-authentication of a connected client.
         reauth: bool,
     },
     /// Route an incoming application message. For QoS 1 and 2 answer with
     /// [`Session::publish_done`] once it is routed (and persisted where it must be). The topic
     /// alias, if any, is already resolved into `topic`.
-    Publish(Publish),
+    Publish(Box<Publish>),
     /// Subscribe; answer with [`Session::subscribe_done`].
-    Subscribe(Subscribe),
+    Subscribe(Box<Subscribe>),
     /// Unsubscribe; answer with [`Session::unsubscribe_done`].
-    Unsubscribe(Unsubscribe),
+    Unsubscribe(Box<Unsubscribe>),
     /// An outgoing QoS 1/2 message was acknowledged by the client (PUBACK or PUBCOMP): the
     /// broker may forget it (delete it from the store).
     Acknowledged(Delivery),
@@ -123,7 +123,7 @@ pub enum Action {
         /// Why.
         reason: CloseReason,
         /// The will to publish (after its delay), when `reason` calls for it.
-        will: Option<LastWill>,
+        will: Option<Box<LastWill>>,
         /// MQTT 5 session expiry interval in force at the end (DISCONNECT may change it).
         session_expiry_interval: u32,
     },
@@ -434,8 +434,10 @@ impl Session {
             Packet::PubRec(rec) => self.on_pubrec(now, rec),
             Packet::PubRel(rel) => self.on_pubrel(rel.packet_id),
             Packet::PubComp(comp) => self.on_pubcomp(comp.packet_id),
-            Packet::Subscribe(sub) => self.actions.push_back(Action::Subscribe(sub)),
-            Packet::Unsubscribe(unsub) => self.actions.push_back(Action::Unsubscribe(unsub)),
+            Packet::Subscribe(sub) => self.actions.push_back(Action::Subscribe(Box::new(sub))),
+            Packet::Unsubscribe(unsub) => {
+                self.actions.push_back(Action::Unsubscribe(Box::new(unsub)))
+            }
             Packet::PingReq => self.encode(&Packet::PingResp),
             Packet::Disconnect(d) => self.on_disconnect(d),
             // Packets only a server sends.
@@ -639,7 +641,7 @@ impl Session {
             return self.protocol_violation(ReasonCode::ProtocolError);
         }
         self.actions.push_back(Action::Auth {
-            properties: auth.properties,
+            properties: Box::new(auth.properties),
             reauth,
         });
     }
@@ -693,7 +695,7 @@ impl Session {
             }
         }
         self.count_rate(now);
-        self.actions.push_back(Action::Publish(publish));
+        self.actions.push_back(Action::Publish(Box::new(publish)));
     }
 
     fn incoming_in_flight(&self) -> u16 {
@@ -1062,7 +1064,7 @@ impl Session {
         let was_registered = matches!(self.state, State::Connected);
         self.state = State::Closed;
         let will = if was_registered && reason.publishes_will() {
-            self.will.take().map(|w| *w)
+            self.will.take()
         } else {
             None
         };

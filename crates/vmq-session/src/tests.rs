@@ -626,7 +626,7 @@ fn will_is_published_on_connection_loss_but_not_after_disconnect() {
     h.session.handle_connection_lost();
     assert!(matches!(
         h.actions().as_slice(),
-        [Action::Closed { will: Some(w), .. }] if *w == will
+        [Action::Closed { will: Some(w), .. }] if **w == will
     ));
 
     // MQTT-3.1.2-10: DISCONNECT removes the will.
