@@ -703,7 +703,12 @@ impl Connection {
                 Ok(Some(len)) => {
                     let frame = rbuf.split_to(len).freeze();
                     let version = self.session.version();
-                    match Packet::decode(frame.clone(), version) {
+                    // Enough of the frame to tell a refused CONNECT's protocol version,
+                    // should it not decode (cheaper than keeping a second handle on it).
+                    let mut head = [0u8; 16];
+                    let head_len = frame.len().min(head.len());
+                    head[..head_len].copy_from_slice(&frame[..head_len]);
+                    match Packet::decode(frame, version) {
                         Ok(packet) => {
                             let version = match &packet {
                                 Packet::Connect(c) => c.protocol,
@@ -727,7 +732,7 @@ impl Connection {
                         Err(e) => {
                             debug!(peer = %self.peer, error = %e, "malformed packet");
                             self.core.metrics.incr(Counter::MqttMalformedPacket);
-                            self.session.handle_decode_error(&e, &frame);
+                            self.session.handle_decode_error(&e, &head[..head_len]);
                             return None;
                         }
                     }

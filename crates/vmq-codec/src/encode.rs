@@ -4,8 +4,8 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::props::Props;
 use crate::props::MAX_VAR_INT;
+use crate::props::{DeliveryProps, Props};
 use crate::wire::{put_binary, put_str, put_var_int, var_int_bytes, var_int_len};
 use crate::{packet::*, EncodeError, PacketType};
 
@@ -354,10 +354,37 @@ fn packet_id_len(qos: QoS) -> usize {
 /// written, one `reserve`, then straight writes. On error `buf` is left as it was.
 #[inline]
 fn publish(p: &Publish, v5: bool, buf: &mut BytesMut) -> Result<(), EncodeError> {
-    let plen = if v5 { p.properties.len() } else { 0 };
-    let topic = p.topic.as_bytes();
-    let mut remaining = 2 + topic.len() + p.payload.len() + packet_id_len(p.qos);
-    if v5 {
+    let head = PublishHead {
+        dup: p.dup,
+        qos: p.qos,
+        retain: p.retain,
+        topic: p.topic.as_bytes(),
+        packet_id: p.packet_id,
+    };
+    publish_parts(&head, v5.then_some(&p.properties), &p.payload, buf)
+}
+
+/// The fixed part of a PUBLISH: flags, topic and packet id.
+struct PublishHead<'a> {
+    dup: bool,
+    qos: QoS,
+    retain: bool,
+    topic: &'a [u8],
+    packet_id: u16,
+}
+
+/// Encodes a PUBLISH from its parts; `props` is `Some` for MQTT 5.
+#[inline]
+fn publish_parts(
+    h: &PublishHead<'_>,
+    props: Option<&impl Props>,
+    payload: &[u8],
+    buf: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let plen = props.map_or(0, |p| p.len());
+    let topic = h.topic;
+    let mut remaining = 2 + topic.len() + payload.len() + packet_id_len(h.qos);
+    if props.is_some() {
         remaining += var_int_len(plen) + plen;
     }
     if remaining > MAX_VAR_INT as usize {
@@ -365,17 +392,17 @@ fn publish(p: &Publish, v5: bool, buf: &mut BytesMut) -> Result<(), EncodeError>
     }
     let topic_len =
         u16::try_from(topic.len()).map_err(|_| EncodeError::FieldTooLong(topic.len()))?;
-    let qos = p.qos != QoS::AtMostOnce;
-    if qos && p.packet_id == 0 {
+    let qos = h.qos != QoS::AtMostOnce;
+    if qos && h.packet_id == 0 {
         return Err(EncodeError::ZeroPacketId);
     }
     // At most 4 bytes of remaining length: reserving 5 more than the body is always enough.
     buf.reserve(5 + remaining);
     let start = buf.len();
     let byte1 = ((PacketType::Publish as u8) << 4)
-        | (u8::from(p.dup) << 3)
-        | ((p.qos as u8) << 1)
-        | u8::from(p.retain);
+        | (u8::from(h.dup) << 3)
+        | ((h.qos as u8) << 1)
+        | u8::from(h.retain);
     // The fixed header and the topic length in as few writes as possible.
     if remaining < 0x80 {
         buf.put_u32(u32::from(byte1) << 24 | (remaining as u32) << 16 | u32::from(topic_len));
@@ -394,22 +421,84 @@ fn publish(p: &Publish, v5: bool, buf: &mut BytesMut) -> Result<(), EncodeError>
     }
     buf.put_slice(topic);
     if qos {
-        buf.put_u16(p.packet_id);
+        buf.put_u16(h.packet_id);
     }
-    if v5 {
+    if let Some(props) = props {
         if plen == 0 {
             buf.put_u8(0);
         } else {
             let (pl, pl_len) = var_int_bytes(plen);
             buf.put_slice(&pl[..pl_len]);
-            if let Err(e) = p.properties.put(buf) {
+            if let Err(e) = props.put(buf) {
                 buf.truncate(start);
                 return Err(e);
             }
         }
     }
-    buf.put_slice(&p.payload);
+    buf.put_slice(payload);
     Ok(())
+}
+
+/// A PUBLISH encoded from borrowed parts: what a broker sends each subscriber of one shared
+/// message, without building a [`Publish`] (and cloning its properties) per delivery. The
+/// message's own MQTT 5 properties are used as they are, except the three that differ per
+/// delivery, which are given here.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishView<'a> {
+    /// DUP flag.
+    pub dup: bool,
+    /// QoS of this delivery.
+    pub qos: QoS,
+    /// RETAIN flag.
+    pub retain: bool,
+    /// Topic name (empty when a known topic alias replaces it).
+    pub topic: &'a str,
+    /// Packet identifier (QoS 1 and 2).
+    pub packet_id: u16,
+    /// The message's properties (MQTT 5); their message expiry interval, topic alias and
+    /// subscription identifiers are ignored in favour of the three fields below.
+    pub properties: &'a PublishProperties,
+    /// Message Expiry Interval left for this delivery.
+    pub message_expiry_interval: Option<u32>,
+    /// Topic alias for this connection.
+    pub topic_alias: Option<u16>,
+    /// Subscription identifiers of the subscriptions this delivery matched.
+    pub subscription_identifiers: &'a [u32],
+    /// Application payload.
+    pub payload: &'a [u8],
+}
+
+impl PublishView<'_> {
+    fn props(&self) -> DeliveryProps<'_> {
+        DeliveryProps {
+            base: self.properties,
+            message_expiry_interval: self.message_expiry_interval,
+            topic_alias: self.topic_alias,
+            subscription_identifiers: self.subscription_identifiers,
+        }
+    }
+
+    /// The number of bytes [`PublishView::encode`] writes for `version`.
+    pub fn encoded_len(&self, version: ProtocolVersion) -> usize {
+        let n = 2 + self.topic.len() + self.payload.len() + packet_id_len(self.qos);
+        let (n, _) = with_props(n, version.is_v5(), || self.props().len());
+        1 + var_int_len(n) + n
+    }
+
+    /// Appends this PUBLISH, encoded for `version`, to `buf`: the same bytes as the
+    /// equivalent [`Publish`].
+    #[inline]
+    pub fn encode(&self, version: ProtocolVersion, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        let head = PublishHead {
+            dup: self.dup,
+            qos: self.qos,
+            retain: self.retain,
+            topic: self.topic.as_bytes(),
+            packet_id: self.packet_id,
+        };
+        let props = self.props();
+        publish_parts(&head, version.is_v5().then_some(&props), self.payload, buf)
+    }
 }
 
 #[inline]

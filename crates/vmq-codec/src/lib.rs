@@ -35,6 +35,7 @@ mod wire;
 #[cfg(feature = "tokio-codec")]
 pub use codec::{CodecError, MqttCodec};
 pub use decode::{check, decode_from, DecodeLimits};
+pub use encode::PublishView;
 pub use error::{DecodeError, EncodeError};
 pub use ext::PacketType;
 pub use packet::*;

@@ -808,37 +808,82 @@ impl PublishProperties {
     }
 }
 
+impl PublishProperties {
+    /// These properties as the encoder writes them (a delivery of a message with exactly these).
+    #[inline]
+    fn as_delivered(&self) -> DeliveryProps<'_> {
+        DeliveryProps {
+            base: self,
+            message_expiry_interval: self.message_expiry_interval,
+            topic_alias: self.topic_alias,
+            subscription_identifiers: &self.subscription_identifiers,
+        }
+    }
+}
+
 impl Props for PublishProperties {
     #[inline]
     fn len(&self) -> usize {
         if self.is_empty() {
             return 0;
         }
-        l_u8(&self.payload_format_indicator)
-            + l_u32(&self.message_expiry_interval)
+        self.as_delivered().len()
+    }
+
+    fn put(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        self.as_delivered().put(buf)
+    }
+}
+
+/// The properties of one outgoing PUBLISH built from a shared message: the message's own,
+/// with what differs per delivery (the expiry left, the topic alias, the subscription
+/// identifiers) taken from here instead. Written in the same order as [`PublishProperties`].
+pub(crate) struct DeliveryProps<'a> {
+    pub(crate) base: &'a PublishProperties,
+    pub(crate) message_expiry_interval: Option<u32>,
+    pub(crate) topic_alias: Option<u16>,
+    pub(crate) subscription_identifiers: &'a [u32],
+}
+
+impl Props for DeliveryProps<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        let b = self.base;
+        let own = if b.payload_format_indicator.is_none()
+            && b.response_topic.is_none()
+            && b.correlation_data.is_none()
+            && b.user_properties.is_empty()
+            && b.content_type.is_none()
+        {
+            0
+        } else {
+            l_u8(&b.payload_format_indicator)
+                + l_str(&b.response_topic)
+                + l_bin(&b.correlation_data)
+                + l_user(&b.user_properties)
+                + l_str(&b.content_type)
+        };
+        own + l_u32(&self.message_expiry_interval)
             + l_u16(&self.topic_alias)
-            + l_str(&self.response_topic)
-            + l_bin(&self.correlation_data)
-            + l_user(&self.user_properties)
             + self
                 .subscription_identifiers
                 .iter()
                 .map(|&v| 1 + var_int_len(v as usize))
                 .sum::<usize>()
-            + l_str(&self.content_type)
     }
 
     fn put(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        w_u8(buf, PAYLOAD_FORMAT_INDICATOR, self.payload_format_indicator);
+        let b = self.base;
+        w_u8(buf, PAYLOAD_FORMAT_INDICATOR, b.payload_format_indicator);
         w_u32(buf, MESSAGE_EXPIRY_INTERVAL, self.message_expiry_interval);
         w_u16(buf, TOPIC_ALIAS, self.topic_alias);
-        w_str(buf, RESPONSE_TOPIC, &self.response_topic)?;
-        w_bin(buf, CORRELATION_DATA, &self.correlation_data)?;
-        w_user(buf, &self.user_properties)?;
-        for &v in &self.subscription_identifiers {
+        w_str(buf, RESPONSE_TOPIC, &b.response_topic)?;
+        w_bin(buf, CORRELATION_DATA, &b.correlation_data)?;
+        w_user(buf, &b.user_properties)?;
+        for &v in self.subscription_identifiers {
             w_sub_id(buf, v)?;
         }
-        w_str(buf, CONTENT_TYPE, &self.content_type)
+        w_str(buf, CONTENT_TYPE, &b.content_type)
     }
 }
 

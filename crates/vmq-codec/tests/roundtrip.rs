@@ -1,6 +1,7 @@
 //! Property tests: for arbitrary valid packets of each protocol version, encode then decode is
 //! the identity, `encoded_len` is exact, and `check` finds exactly one frame (also when the
-//! frame arrives byte by byte).
+//! frame arrives byte by byte); a PUBLISH encodes to the same bytes from a `Publish` and from a
+//! `PublishView`.
 
 mod common;
 
@@ -27,6 +28,29 @@ fn round_trip(p: &Packet, v: ProtocolVersion) -> Result<(), TestCaseError> {
             .map_err(|e| TestCaseError::fail(format!("{e}")))?;
         prop_assert_eq!(&direct[..], &buf[..]);
         prop_assert_eq!(publish.encoded_len(v), buf.len());
+        // So does the borrowed view a broker encodes deliveries from: the three per-delivery
+        // properties given beside the message's own (whose copies of them it ignores).
+        let mut shared = publish.properties.clone();
+        shared.message_expiry_interval = Some(7);
+        shared.topic_alias = Some(9);
+        shared.subscription_identifiers = vec![11];
+        let view = PublishView {
+            dup: publish.dup,
+            qos: publish.qos,
+            retain: publish.retain,
+            topic: publish.topic.as_str(),
+            packet_id: publish.packet_id,
+            properties: &shared,
+            message_expiry_interval: publish.properties.message_expiry_interval,
+            topic_alias: publish.properties.topic_alias,
+            subscription_identifiers: &publish.properties.subscription_identifiers,
+            payload: &publish.payload,
+        };
+        let mut viewed = BytesMut::new();
+        view.encode(v, &mut viewed)
+            .map_err(|e| TestCaseError::fail(format!("{e}")))?;
+        prop_assert_eq!(&viewed[..], &buf[..]);
+        prop_assert_eq!(view.encoded_len(v), buf.len());
     }
     let decoded = Packet::decode(buf.freeze(), v);
     prop_assert_eq!(decoded.as_ref(), Ok(p));

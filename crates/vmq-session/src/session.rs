@@ -8,7 +8,8 @@ use bytes::BytesMut;
 use vmq_codec::{
     AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, DecodeError,
     Disconnect, DisconnectProperties, LastWill, Packet, ProtocolVersion, PubAck, PubComp, PubRec,
-    PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe, UnsubAck, Unsubscribe, Utf8Str,
+    PubRel, Publish, PublishView, QoS, ReasonCode, SubAck, Subscribe, UnsubAck, Unsubscribe,
+    Utf8Str,
 };
 
 use crate::{
@@ -380,7 +381,8 @@ impl Session {
 
     /// A frame could not be decoded. MQTT 5 clients get the reason code (in CONNACK before the
     /// connection is established, in DISCONNECT after); the session closes.
-    /// `frame` is what was received (at least the start of the offending packet).
+    /// `frame` is what was received: at least the start of the offending packet (16 bytes are
+    /// enough to tell a CONNECT's protocol version).
     pub fn handle_decode_error(&mut self, err: &DecodeError, frame: &[u8]) {
         let code = err.reason_code();
         match self.state {
@@ -406,24 +408,23 @@ impl Session {
             return;
         }
         self.last_received = now;
-        match (self.state, packet) {
-            (State::AwaitingConnect, Packet::Connect(connect)) => self.on_connect(now, *connect),
-            // MQTT-3.1.0-1: the first packet must be CONNECT.
-            (State::AwaitingConnect, _) => {
-                self.close(CloseReason::ProtocolViolation(ReasonCode::ProtocolError))
-            }
-            // MQTT-3.1.0-2: a second CONNECT is a protocol violation.
-            (_, Packet::Connect(_)) => self.protocol_violation(ReasonCode::ProtocolError),
-            (State::Authenticating, Packet::Auth(auth)) => self.on_auth(auth, false),
-            (State::Connected, Packet::Auth(auth)) => self.on_auth(auth, true),
-            (State::Authenticating | State::Connecting, Packet::Disconnect(d)) => {
-                self.on_disconnect(d)
-            }
-            (State::Authenticating | State::Connecting, _) => {
-                self.protocol_violation(ReasonCode::ProtocolError)
-            }
-            (State::Connected, packet) => self.on_connected_packet(now, packet),
-            (State::Closed, _) => {}
+        match self.state {
+            State::Connected => self.on_connected_packet(now, packet),
+            State::AwaitingConnect => match packet {
+                Packet::Connect(connect) => self.on_connect(now, *connect),
+                // MQTT-3.1.0-1: the first packet must be CONNECT.
+                _ => self.close(CloseReason::ProtocolViolation(ReasonCode::ProtocolError)),
+            },
+            State::Authenticating | State::Connecting => match packet {
+                Packet::Auth(auth) if self.state == State::Authenticating => {
+                    self.on_auth(auth, false)
+                }
+                Packet::Disconnect(d) => self.on_disconnect(d),
+                // MQTT-3.1.0-2: a second CONNECT is a protocol violation, and so is anything
+                // else before the CONNACK.
+                _ => self.protocol_violation(ReasonCode::ProtocolError),
+            },
+            State::Closed => {}
         }
     }
 
@@ -440,13 +441,14 @@ impl Session {
             }
             Packet::PingReq => self.encode(&Packet::PingResp),
             Packet::Disconnect(d) => self.on_disconnect(d),
-            // Packets only a server sends.
-            Packet::ConnAck(_)
+            Packet::Auth(auth) => self.on_auth(auth, true),
+            // MQTT-3.1.0-2: a second CONNECT is a protocol violation; the others are packets
+            // only a server sends.
+            Packet::Connect(_)
+            | Packet::ConnAck(_)
             | Packet::SubAck(_)
             | Packet::UnsubAck(_)
-            | Packet::PingResp
-            | Packet::Connect(_)
-            | Packet::Auth(_) => self.protocol_violation(ReasonCode::ProtocolError),
+            | Packet::PingResp => self.protocol_violation(ReasonCode::ProtocolError),
         }
     }
 
@@ -856,35 +858,35 @@ impl Session {
         dup: bool,
     ) -> bool {
         let msg = &delivery.msg;
-        let mut publish = Publish {
+        let v5 = self.version.is_v5();
+        let mut view = PublishView {
             dup,
             qos,
             retain: delivery.retain,
-            topic: msg.topic.clone(),
+            topic: msg.topic.as_str(),
             packet_id,
-            properties: if self.version.is_v5() {
-                msg.properties.clone()
-            } else {
-                Default::default()
-            },
-            payload: msg.payload.clone(),
+            properties: &msg.properties,
+            message_expiry_interval: None,
+            topic_alias: None,
+            subscription_identifiers: &[],
+            payload: &msg.payload,
         };
-        if self.version.is_v5() {
-            publish.properties.message_expiry_interval = msg.remaining_expiry(now);
-            publish.properties.subscription_identifiers = delivery.subscription_ids.clone();
+        if v5 {
+            view.message_expiry_interval = msg.remaining_expiry(now);
+            view.subscription_identifiers = &delivery.subscription_ids;
             // A resend must carry the full topic: the alias mapping may be gone on the client
             // after a reconnect.
             if !dup {
                 if let Some((alias, known)) = self.aliases_out.lookup_or_assign(&msg.topic) {
-                    publish.properties.topic_alias = Some(alias);
+                    view.topic_alias = Some(alias);
                     if known {
-                        publish.topic = Utf8Str::new();
+                        view.topic = "";
                     }
                 }
             }
         }
         if self.client_max_packet_size > 0 {
-            let len = publish.encoded_len(self.version);
+            let len = view.encoded_len(self.version);
             if len > self.client_max_packet_size as usize {
                 // MQTT-3.1.2-25: discard, act as if it was delivered.
                 self.stats.publish_dropped += 1;
@@ -896,9 +898,10 @@ impl Session {
             }
         }
         self.stats.publish_sent += 1;
-        // Encoded straight from the `Publish` (no `Packet` around it): PUBLISH carries no
-        // problem information to strip and was checked against the Maximum Packet Size above.
-        if publish.encode(self.version, &mut self.out).is_err() {
+        // Encoded straight from the shared message (no `Publish` built per delivery): PUBLISH
+        // carries no problem information to strip and was checked against the Maximum Packet
+        // Size above.
+        if view.encode(self.version, &mut self.out).is_err() {
             // Only a PUBLISH the session built itself gets here; an encode error would mean an
             // invalid topic or packet id, which the session never produces.
         }
