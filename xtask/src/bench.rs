@@ -1,8 +1,9 @@
 //! `cargo xtask bench`: the whole-broker benchmark. Installs the peers when missing
-//! (Mosquitto from Debian, rumqttd with `cargo install`), builds `yardstick` from
-//! `../shared/bench` and our `vernemq` in release mode, then runs each scenario against every
-//! broker in turn, `--runs` times, and prints one table of medians with ratios against the best
-//! peer. It is a benchmark, not a test: it never runs in CI and never fails on a number.
+//! (Mosquitto from Debian, rumqttd and RMQTT's `rmqttd` with `cargo install`), builds
+//! `yardstick` from `../shared/bench` and our `vernemq` in release mode, then runs each scenario
+//! against every broker in turn, `--runs` times, and prints one table of medians with ratios
+//! against the best peer. It is a benchmark, not a test: it never runs in CI and never fails on
+//! a number.
 
 use std::{
     path::{Path, PathBuf},
@@ -152,10 +153,58 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
                 .stderr(Stdio::null())
                 .spawn()?
         }
+        "rmqtt" => {
+            let conf = work.join("rmqttd.toml");
+            std::fs::write(&conf, rmqtt_config(port, work)?)?;
+            // Its working directory is the bench dir: rmqttd also reads `./rmqtt.*` when
+            // present, and no stray file of the caller's may change the configuration.
+            with_fd_limit("rmqttd")
+                .arg("--config")
+                .arg(&conf)
+                .current_dir(work)
+                .env_remove("RUST_LOG")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()?
+        }
         other => bail!("unknown broker {other}"),
     };
     wait_port(port)?;
     Ok(Broker { name, port, child })
+}
+
+/// RMQTT's configuration for one run: its defaults (of `rmqttd` 0.24 without a config file)
+/// except for what would refuse or disturb the load generator. Writes the plugin directory as
+/// well; the three plugins rmqttd starts by default (ACL, counter, HTTP API) keep their defaults.
+fn rmqtt_config(port: u16, work: &Path) -> Result<String> {
+    let plugins = work.join("rmqtt-plugins");
+    std::fs::create_dir_all(&plugins)?;
+    // The HTTP API plugin binds 0.0.0.0:6060 by default, and rmqttd exits when that port is
+    // taken: a free loopback port instead.
+    std::fs::write(
+        plugins.join("rmqtt-http-api.toml"),
+        format!("http_laddr = \"127.0.0.1:{}\"\n", free_port()?),
+    )?;
+    Ok(format!(
+        // The only listener: the scenario's port, on loopback, anonymous clients allowed
+        // (rmqttd's default is to refuse them). Its other limits are rmqttd's defaults, which
+        // the scenarios stay under: 1,024,000 connections, 500 handshakes at once (more
+        // wait, none is refused), 16 in flight per client each way (yardstick keeps 10). And
+        // 1,000 queued messages per subscriber, Mosquitto's default too: when full, rmqttd
+        // drops (the newest QoS 0, the oldest QoS 1/2, still acknowledged to the publisher),
+        // which the `lost` rows show.
+        "[listener.tcp.bench]\naddr = \"127.0.0.1:{port}\"\nallow_anonymous = true\n\
+         [node.busy]\n\
+         # On: CONNACK 'server unavailable' while the machine's CPU is over 90 %, i.e. on a\n\
+         # shared 2-core box whenever yardstick or a neighbour's build is busy.\n\
+         check_enable = false\n\
+         [rpc]\n\
+         # The cluster gRPC server: 0.0.0.0:5363 by default; unused by a single node.\n\
+         server_addr = \"127.0.0.1:{rpc}\"\n\
+         [plugins]\ndir = \"{plugins}\"\n",
+        rpc = free_port()?,
+        plugins = plugins.display(),
+    ))
 }
 
 /// Debian's `mosquitto` lives in /usr/sbin, often not on a user's PATH.
@@ -198,6 +247,25 @@ fn figure(json: &str, path: &str) -> Option<f64> {
         }
     }
     None
+}
+
+/// yardstick's failures in one run, for the progress line: a figure from a run with refused
+/// connections or protocol errors is not comparable.
+fn failures(json: &str) -> String {
+    if json.is_empty() {
+        return "yardstick printed no result".to_string();
+    }
+    let errors = figure(json, "errors").unwrap_or(0.0);
+    let protocol = figure(json, "protocol_errors").unwrap_or(0.0);
+    if errors == 0.0 && protocol == 0.0 {
+        return "no errors".to_string();
+    }
+    let first = json
+        .split_once("\"first_error\":\"")
+        .and_then(|(_, rest)| rest.split_once('"'))
+        .map(|(e, _)| e)
+        .unwrap_or("?");
+    format!("ERRORS {errors}, protocol errors {protocol}, first: {first}")
 }
 
 pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
@@ -250,26 +318,39 @@ fn yardstick(yardstick: &Path, args: &[&str], port: u16, pid: u32) -> Result<Str
         .to_string())
 }
 
+/// The peers `--peers` accepts, in table order.
+const PEERS: &[&str] = &["mosquitto", "rumqttd", "rmqtt"];
+
+/// `--peers a,b`: the named peers, in table order; an unknown name is an error.
+fn parse_peers(list: &str) -> Result<Vec<&'static str>> {
+    let wanted: Vec<&str> = list.split(',').map(str::trim).collect();
+    if let Some(bad) = wanted.iter().find(|w| !PEERS.contains(w)) {
+        bail!(
+            "unknown peer {bad:?}: --peers takes a list of {}",
+            PEERS.join(",")
+        );
+    }
+    Ok(PEERS
+        .iter()
+        .copied()
+        .filter(|p| wanted.contains(p))
+        .collect())
+}
+
 /// Runs the benchmark. Options: `--runs N` (3), `--duration S` (10), `--peers a,b`
-/// (mosquitto,rumqttd), `--connections C` (19000, the `conns` scenario; 0 skips it).
+/// (mosquitto,rumqttd,rmqtt), `--connections C` (19000, the `conns` scenario; 0 skips it).
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let mut runs = 3usize;
     let mut duration = "10".to_string();
     let mut connections = "19000".to_string();
-    let mut peers = vec!["mosquitto", "rumqttd"];
+    let mut peers = PEERS.to_vec();
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
             "--runs" => runs = args.get(i + 1).and_then(|v| v.parse().ok()).unwrap_or(runs),
             "--duration" => duration = args.get(i + 1).cloned().unwrap_or(duration),
             "--connections" => connections = args.get(i + 1).cloned().unwrap_or(connections),
-            "--peers" => {
-                peers = match args.get(i + 1).map(String::as_str) {
-                    Some("mosquitto") => vec!["mosquitto"],
-                    Some("rumqttd") => vec!["rumqttd"],
-                    _ => peers,
-                }
-            }
+            "--peers" => peers = parse_peers(args.get(i + 1).map_or("", String::as_str))?,
             _ => {}
         }
         i += 2;
@@ -278,6 +359,19 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     if peers.contains(&"rumqttd") && !have("rumqttd") {
         // Not `--locked`: rumqttd 0.20's lock file pins a `metrics` that no longer compiles.
         run(Command::new("cargo").args(["install", "rumqttd"]))?;
+    }
+    if peers.contains(&"rmqtt") && !have("rmqttd") {
+        // rmqttd compiles every plugin in: its build runs `protoc` (the cluster's gRPC code)
+        // and `cmake` (librdkafka, for the Kafka bridges).
+        for (tool, package) in [("protoc", "protobuf-compiler"), ("cmake", "cmake")] {
+            if !have(tool) {
+                run(Command::new("apt-get").args(["install", "-y", "-q", package]))?;
+            }
+        }
+        // `~0.24`: `rmqtt_config` writes 0.24's keys, and a key a later version renamed
+        // would be ignored, not refused. Not `--locked`: the harness was checked with a build
+        // of the newest compatible dependencies; the crate's own lock file was not tried.
+        run(Command::new("cargo").args(["install", "rmqttd", "--version", "~0.24"]))?;
     }
     let bench_dir = root.join("../shared/bench");
     let ys_target = target_dir(root).join("yardstick");
@@ -348,10 +442,11 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                     lost[s].figures[b].push(v);
                 }
                 eprintln!(
-                    "run {} {} {}: {value:?}",
+                    "run {} {} {}: {value:?}, {}",
                     run_no + 1,
                     broker.name,
-                    scenario.label
+                    scenario.label,
+                    failures(&json)
                 );
                 if let Some(v) = peak_rss_kib(pid) {
                     peak_mib = Some(peak_mib.unwrap_or(0.0).max(v / 1024.0));
@@ -383,12 +478,14 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                     conn_hwm.figures[b].push(v / 1024.0);
                 }
                 eprintln!(
-                    "run {} {} conns: {:?} KiB/conn, {:?} conn/s, connected {:?}",
+                    "run {} {} conns: {:?} KiB/conn, {:?} conn/s, connected {:?}, alive {:?}, {}",
                     run_no + 1,
                     broker.name,
                     figure(&json, "kib_per_conn"),
                     figure(&json, "connect_rate"),
                     figure(&json, "connected"),
+                    figure(&json, "alive"),
+                    failures(&json)
                 );
             }
         }
@@ -446,4 +543,36 @@ pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peers_are_a_list_in_table_order() {
+        assert_eq!(parse_peers("rmqtt").unwrap(), ["rmqtt"]);
+        assert_eq!(
+            parse_peers("rmqtt, mosquitto").unwrap(),
+            ["mosquitto", "rmqtt"]
+        );
+        assert!(parse_peers("rmqttd").is_err());
+        assert!(parse_peers("").is_err());
+    }
+
+    #[test]
+    fn failures_name_the_first_error() {
+        assert_eq!(failures(""), "yardstick printed no result");
+        assert_eq!(
+            failures(r#"{"received":5,"errors":0,"protocol_errors":0,"ok":true}"#),
+            "no errors"
+        );
+        assert_eq!(
+            failures(
+                r#"{"errors":2,"protocol_errors":0,"first_error":"connack refused: 3","ok":false}"#
+            ),
+            "ERRORS 2, protocol errors 0, first: connack refused: 3"
+        );
+    }
 }

@@ -30,7 +30,7 @@ fn main() -> Result<()> {
             eprintln!("usage: cargo xtask <test|deps|bench|bench-transports|icount> [args]");
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
-            eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto|rumqttd]: yardstick vs peers");
+            eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto,rumqttd,rmqtt]: yardstick vs peers");
             eprintln!(
                 "  bench-transports [--runs N] [--duration S] [--clients N] [--pairs N] [--no-peer]:"
             );
