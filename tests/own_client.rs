@@ -1006,6 +1006,60 @@ async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_publishers_into_a_slow_subscriber_lose_nothing() {
+    within(async {
+        // Half of max_online_messages (50) is more than the publishers (30): each may add one
+        // message after the queue comes under pressure before it is held back.
+        let b = TestBroker::start("max_online_messages = 100\n").await;
+        let mut s = Client::connect(b.addr(), V4, "s").await;
+        s.subscribe("q/#", QoS::AtLeastOnce).await;
+        const PUBLISHERS: u16 = 30;
+        const EACH: u16 = 100;
+        let total = usize::from(PUBLISHERS * EACH);
+        // A subscriber far slower than the publishers: a pause every 10 messages.
+        let subscriber = tokio::spawn(async move {
+            let mut seen = std::collections::BTreeSet::new();
+            while seen.len() < total {
+                let m = s.recv_unacked(1).await.remove(0);
+                s.ack(&m).await;
+                seen.insert(m.payload.clone());
+                if seen.len() % 10 == 0 {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            }
+            seen.len()
+        });
+        let mut publishers = Vec::new();
+        for n in 0..PUBLISHERS {
+            let mut p = Client::connect(b.addr(), V4, &format!("p{n}")).await;
+            publishers.push(tokio::spawn(async move {
+                // Each writes its whole burst without waiting for PUBACKs.
+                for i in 0..EACH {
+                    let payload = Bytes::from(format!("{n}/{i}"));
+                    let mut m = Publish::new(format!("q/{n}").as_str(), payload);
+                    m.qos = QoS::AtLeastOnce;
+                    m.packet_id = i + 1;
+                    p.send(Packet::Publish(m)).await;
+                }
+                for i in 0..EACH {
+                    p.wait_for(|a| matches!(a, Packet::PubAck(a) if a.packet_id == i + 1))
+                        .await;
+                }
+            }));
+        }
+        for p in publishers {
+            p.await.expect("publisher task");
+        }
+        assert_eq!(subscriber.await.expect("subscriber task"), total);
+        let metrics = &b.core().metrics;
+        assert_eq!(metrics.get(vmq_broker::Counter::QueueMessageDrop), 0);
+        assert!(metrics.get(vmq_broker::Counter::PublishBackoff) > 0);
+        b.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qos0_overload_drops_are_bounded_and_every_one_is_counted() {
     within(async {
         let b = TestBroker::start("max_online_messages = 100\n").await;

@@ -110,9 +110,10 @@ pub struct PublishOutcome {
     pub queued: usize,
     /// Answers once the message is on disk, when it had to be persisted.
     pub durable: Option<Durable>,
-    /// A subscriber's online queue is at least half full: the publisher should pause reading
-    /// briefly (back-pressure before `max_online_messages` makes the queue drop).
-    pub under_pressure: bool,
+    /// A subscriber whose online queue is at least half full: the publisher should pause
+    /// reading until it has room (back-pressure before `max_online_messages` makes the queue
+    /// drop; see [`Subscriber::wait_for_room`]).
+    pub under_pressure: Option<Arc<Subscriber>>,
 }
 
 impl BrokerCore {
@@ -383,6 +384,8 @@ impl BrokerCore {
             }
             let _ = state.queue.remove_session(&conn, Vec::new(), now);
             state.drain_store_actions(self.store.is_some().then_some(&mut effects), false);
+            // Without that connection's online queue, publishers held back for it go on.
+            state.release_waiting(now);
             if last {
                 sub.online.store(false, Ordering::Relaxed);
                 if state.persistent {
@@ -684,7 +687,7 @@ impl BrokerCore {
             .matches_with(mountpoint, &msg.topic, &presence, matches);
         let upgrade = self.config.upgrade_outgoing_qos;
         let mut queued = 0usize;
-        let mut under_pressure = false;
+        let mut under_pressure = None;
         let mut metrics = QueueMetrics::default();
         let mut effects = Vec::new();
         let mut stored_for = Vec::new();
@@ -721,7 +724,9 @@ impl BrokerCore {
                 store_effects,
                 &mut metrics,
             );
-            under_pressure |= enqueued == EnqueueResult::QueuedUnderPressure;
+            if enqueued == EnqueueResult::QueuedUnderPressure {
+                under_pressure = Some(subscriber.clone());
+            }
             if enqueued != EnqueueResult::Dropped {
                 queued += 1;
                 if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {

@@ -146,11 +146,13 @@ const MAX_READ: usize = 64 * 1024;
 const KEEP_WRITE_BUFFER: usize = 8 * 1024;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a publisher stops reading after its QoS 1/2 message found a subscriber's online
-/// queue at least half full (`max_online_messages`): subscribers that fall behind slow publishers down
-/// instead of losing messages to the queue's drop policy. A subscriber that never catches up
-/// costs each publish to it this much, and the queue's policy still applies when it is full.
-const PUBLISH_BACKOFF: Duration = Duration::from_millis(1);
+/// A publisher whose QoS 1/2 message found a subscriber's online queue at least half full
+/// (`max_online_messages`) stops reading until that queue has room again: subscribers that
+/// fall behind slow publishers down instead of losing messages to the queue's drop policy.
+/// This is the longest it waits, and as long as a subscriber may go without taking a message
+/// before it counts as stalled: publishers are not held back for a stalled subscriber, whose
+/// queue's drop policy applies as in VerneMQ (see [`Subscriber::wait_for_room`]).
+const PUBLISH_HOLD_MAX: Duration = crate::subscriber::STALLED_AFTER;
 /// How long a closed connection keeps reading (and discarding) what the peer still sends.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
@@ -181,9 +183,9 @@ struct Connection {
     /// The read buffer may hold complete frames not handled yet (slow work came first, or the
     /// publisher is held back).
     input_pending: bool,
-    /// Back-pressure (see `PUBLISH_BACKOFF`): the session pauses reading, and the frames
-    /// already read wait in the read buffer until the pause ends.
-    input_held: bool,
+    /// Back-pressure (see `PUBLISH_HOLD_MAX`): until when this publisher is held back; the
+    /// frames already read wait in the read buffer.
+    held_until: Option<Instant>,
 }
 
 struct PendingAck {
@@ -195,8 +197,9 @@ struct PendingAck {
 
 /// What the driver waited for.
 enum Event {
-    /// A command or a queue wake-up (deliveries are pulled on every round anyway).
-    Signal(Option<Control>),
+    /// A command, room for a held-back publisher, or a queue wake-up (deliveries are pulled
+    /// on every round anyway).
+    Signal(Signal),
     /// `Some(n)` bytes written, `None` the transport flushed.
     Written(std::io::Result<Option<usize>>),
     /// Bytes read (0 at end of stream).
@@ -333,7 +336,7 @@ where
         pending_connect: None,
         limits,
         input_pending: false,
-        input_held: false,
+        held_until: None,
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
@@ -501,7 +504,7 @@ fn poll_running<S: AsyncRead + AsyncWrite + Unpin>(
         if conn.closed {
             return Poll::Ready(());
         }
-        if let Some(deadline) = conn.session.poll_timeout() {
+        if let Some(deadline) = conn.poll_timeout() {
             if armed.is_none_or(|t| deadline < t) {
                 sleep
                     .as_mut()
@@ -529,8 +532,8 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> Poll<Event> {
     let mut deliveries = false;
     match inbox.poll_signal(cx) {
-        Poll::Ready(Signal::Command(command)) => return Poll::Ready(Event::Signal(Some(command))),
         Poll::Ready(Signal::Deliveries) => deliveries = true,
+        Poll::Ready(signal) => return Poll::Ready(Event::Signal(signal)),
         Poll::Pending => {}
     }
     if !wire.wbuf.is_empty() || wire.unflushed {
@@ -560,7 +563,7 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
     }
     if deliveries {
         // Deliveries are pulled on every round.
-        return Poll::Ready(Event::Signal(None));
+        return Poll::Ready(Event::Signal(Signal::Deliveries));
     }
     Poll::Pending
 }
@@ -586,18 +589,32 @@ struct SlowDeliver {
 }
 
 impl Connection {
-    /// While true, the driver must not read (`max_message_rate`, or the publisher back-off).
+    /// While true, the driver must not read (`max_message_rate`, or the publisher is held
+    /// back).
     fn read_paused(&self, now: Instant) -> bool {
-        self.session.read_paused_until().is_some_and(|t| t > now)
+        self.session.read_paused_until().is_some_and(|t| t > now) || self.held(now)
+    }
+
+    /// The publisher is held back (see `PUBLISH_HOLD_MAX`).
+    fn held(&self, now: Instant) -> bool {
+        self.held_until.is_some_and(|t| t > now)
+    }
+
+    /// When the driver's timer must fire next.
+    fn poll_timeout(&self) -> Option<Instant> {
+        match (self.session.poll_timeout(), self.held_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// One round of work that does not wait: frames already read, the session's actions,
     /// deliveries from the queue, and what the session has to send moved to the write buffer.
     /// Returns slow work for the driver to run (then the round is done again).
     fn step<S>(&mut self, wire: &mut Wire<S>, now: Instant) -> Option<Slow> {
-        if self.input_pending && !(self.input_held && self.read_paused(now)) {
+        if self.input_pending && !self.held(now) {
             self.input_pending = false;
-            self.input_held = false;
+            self.held_until = None;
             if let Some(slow) = self.handle_input(&mut wire.rbuf, now) {
                 return Some(slow);
             }
@@ -635,12 +652,13 @@ impl Connection {
     /// What the driver waited for has happened.
     fn on_event<S>(&mut self, event: Event, wire: &mut Wire<S>) {
         match event {
-            Event::Signal(Some(Control::Disconnect(code, ack))) => {
+            Event::Signal(Signal::Command(Control::Disconnect(code, ack))) => {
                 self.disconnect_acks.push(ack);
                 self.session.disconnect(code);
             }
+            Event::Signal(Signal::Room) => self.held_until = None,
             // Deliveries are pulled in the next round.
-            Event::Signal(None) => {}
+            Event::Signal(Signal::Deliveries) => {}
             Event::Written(Ok(Some(0)) | Err(_)) => self.session.handle_connection_lost(),
             Event::Written(Ok(Some(n))) => {
                 self.core.metrics.add(Counter::BytesSent, n as u64);
@@ -723,8 +741,8 @@ impl Connection {
                                 self.input_pending = true;
                                 return Some(slow);
                             }
-                            if self.input_held {
-                                // The rest waits for the back-off (see `PUBLISH_BACKOFF`).
+                            if self.held_until.is_some() {
+                                // The rest waits (see `PUBLISH_HOLD_MAX`).
                                 self.input_pending = true;
                                 return None;
                             }
@@ -1228,10 +1246,11 @@ impl Connection {
                 durable = outcome.durable;
                 // QoS 0 is not slowed down: under overload its messages are dropped by the
                 // queue's policy (and counted), rather than waiting in socket buffers.
-                if outcome.under_pressure && qos != QoS::AtMostOnce {
-                    self.core.metrics.incr(Counter::PublishBackoff);
-                    self.session.pause_reading(now + PUBLISH_BACKOFF);
-                    self.input_held = true;
+                if let Some(pressured) = outcome.under_pressure.filter(|_| qos != QoS::AtMostOnce) {
+                    if pressured.wait_for_room(&self.handle, now) {
+                        self.core.metrics.incr(Counter::PublishBackoff);
+                        self.held_until = Some(now + PUBLISH_HOLD_MAX);
+                    }
                 }
                 ReasonCode::Success
             }
@@ -1527,6 +1546,7 @@ impl Connection {
                         .unwrap_or(0);
                     // Deletes of stored copies wait for the client's acknowledgement.
                     state.drain_store_actions(None, true);
+                    state.release_waiting(now);
                     (taken, state.queue.take_metrics())
                 };
                 // `queue_message_out` (and expiries met on the way) come from the queue's own

@@ -11,7 +11,7 @@ use std::{
         Arc,
     },
     task::{Context, Poll},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use futures_util::task::AtomicWaker;
@@ -91,12 +91,16 @@ pub enum Signal {
     Command(Control),
     /// The queue has messages for the connection.
     Deliveries,
+    /// A subscriber this connection's publishes were held back for has room again.
+    Room,
 }
 
 /// The queue has messages for the connection.
 const DELIVERIES: u8 = 1;
 /// At least one command waits in the mailbox.
 const COMMANDS: u8 = 2;
+/// A subscriber this connection waits for has room again.
+const ROOM: u8 = 4;
 
 /// What the broker and a connection task share: one allocation per connection, with no
 /// future to keep (the connection polls it directly), so an idle connection pays a few dozen
@@ -104,7 +108,7 @@ const COMMANDS: u8 = 2;
 #[derive(Debug)]
 struct ConnSignal {
     waker: AtomicWaker,
-    /// `DELIVERIES | COMMANDS`, set by the broker and cleared by the connection.
+    /// `DELIVERIES | COMMANDS | ROOM`, set by the broker and cleared by the connection.
     flags: AtomicU8,
     /// Commands are rare (takeover, admin disconnect, shutdown); `None` once the connection
     /// task is gone.
@@ -127,6 +131,16 @@ impl ConnHandle {
     /// Tells the connection its queue has messages for it.
     pub fn wake(&self) {
         self.0.raise(DELIVERIES);
+    }
+
+    /// Tells the connection that a subscriber it waits for has room again.
+    pub fn room(&self) {
+        self.0.raise(ROOM);
+    }
+
+    /// True when both are handles of the same connection.
+    pub fn same(&self, other: &ConnHandle) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
     }
 
     /// Delivers `command`; gives it back when the connection task is gone.
@@ -173,9 +187,15 @@ impl ConnInbox {
                 // What this poll does not return stays raised for the next one.
                 self.0
                     .flags
-                    .fetch_or(more | (flags & DELIVERIES), Ordering::AcqRel);
+                    .fetch_or(more | (flags & !COMMANDS), Ordering::AcqRel);
                 return Poll::Ready(Signal::Command(command));
             }
+        }
+        if flags & ROOM != 0 {
+            if flags & DELIVERIES != 0 {
+                self.0.flags.fetch_or(DELIVERIES, Ordering::AcqRel);
+            }
+            return Poll::Ready(Signal::Room);
         }
         if flags & DELIVERIES != 0 {
             return Poll::Ready(Signal::Deliveries);
@@ -199,6 +219,17 @@ impl Drop for ConnInbox {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// How long a subscriber may take nothing from its queue while publishers wait for room
+/// before it counts as stalled (and publishers are no longer held back for it).
+pub const STALLED_AFTER: Duration = Duration::from_millis(50);
+
+/// Publishers held back for one subscriber, and when it last took messages.
+#[derive(Debug)]
+pub struct RoomWaiters {
+    publishers: Vec<ConnHandle>,
+    last_take: Instant,
 }
 
 /// The mutable part of a subscriber, under its lock.
@@ -227,6 +258,9 @@ pub struct SubscriberState {
     pub persisted: std::collections::HashSet<u128, ahash::RandomState>,
     /// What `vmq-admin session show` reports about the last connection.
     pub info: SessionInfo,
+    /// Publishers held back until the online queue has room again (see
+    /// [`Subscriber::wait_for_room`]); boxed, since most subscribers never have any.
+    pub waiting_for_room: Option<Box<RoomWaiters>>,
 }
 
 /// Facts about a subscriber's session for `vmq-admin session show`.
@@ -263,6 +297,28 @@ pub enum StoreEffect {
 }
 
 impl SubscriberState {
+    /// The subscriber took messages from its queue (or lost a connection): publishers held
+    /// back for it go on, as many as its online queue has room for before it is under
+    /// pressure again, oldest first. Each of them may add one message beyond that before it
+    /// is held again, so with half of `max_online_messages` as the threshold the queue does
+    /// not overflow.
+    pub fn release_waiting(&mut self, now: Instant) {
+        let Some(waiting) = self.waiting_for_room.as_mut() else {
+            return;
+        };
+        waiting.last_take = now;
+        let room = self
+            .queue
+            .room_before_pressure()
+            .min(waiting.publishers.len());
+        for publisher in waiting.publishers.drain(..room) {
+            publisher.room();
+        }
+        if waiting.publishers.is_empty() {
+            self.waiting_for_room = None;
+        }
+    }
+
     /// Turns the queue's store actions into effects (when `effects` is given; otherwise they
     /// are dropped). `taking`: the actions come from `take`, whose deletes wait for the
     /// client's acknowledgement instead.
@@ -347,8 +403,34 @@ impl Subscriber {
                     queue_started_at: unix_micros(),
                     ..SessionInfo::default()
                 },
+                waiting_for_room: None,
             }),
         })
+    }
+
+    /// Holds a publisher back until this subscriber's online queue has room again: true when
+    /// the queue is still under pressure and `publisher` will be told (`Signal::Room`), false
+    /// when it already has room (checked under the same lock, so no release is missed) or the
+    /// subscriber has taken nothing for [`STALLED_AFTER`] while publishers waited (a stalled
+    /// subscriber does not hold publishers back; its queue's drop policy applies).
+    pub fn wait_for_room(&self, publisher: &ConnHandle, now: Instant) -> bool {
+        let mut state = self.state.lock();
+        if state.gone || !state.queue.under_pressure() {
+            return false;
+        }
+        let waiting = state.waiting_for_room.get_or_insert_with(|| {
+            Box::new(RoomWaiters {
+                publishers: Vec::new(),
+                last_take: now,
+            })
+        });
+        if now.saturating_duration_since(waiting.last_take) >= STALLED_AFTER {
+            return false;
+        }
+        if !waiting.publishers.iter().any(|w| w.same(publisher)) {
+            waiting.publishers.push(publisher.clone());
+        }
+        true
     }
 
     /// Queues `delivery` and wakes the connections that must take it. With `effects`, what the
@@ -425,7 +507,7 @@ mod tests {
             .map(|_| match poll(&mut inbox) {
                 Poll::Ready(Signal::Command(Control::Disconnect(code, _))) => Some(code),
                 Poll::Ready(Signal::Deliveries) => None,
-                Poll::Pending => panic!("a raised signal was lost"),
+                Poll::Ready(Signal::Room) | Poll::Pending => panic!("not what was raised"),
             })
             .collect();
         assert_eq!(
@@ -438,6 +520,18 @@ mod tests {
             "both commands in order, then the wake-up (once for two wakes)"
         );
         assert!(poll(&mut inbox).is_pending());
+    }
+
+    #[test]
+    fn room_comes_before_deliveries_and_keeps_them() {
+        let (handle, mut inbox) = conn_channel();
+        handle.wake();
+        handle.room();
+        assert!(matches!(poll(&mut inbox), Poll::Ready(Signal::Room)));
+        assert!(matches!(poll(&mut inbox), Poll::Ready(Signal::Deliveries)));
+        assert!(poll(&mut inbox).is_pending());
+        assert!(handle.same(&handle.clone()));
+        assert!(!handle.same(&conn_channel().0));
     }
 
     #[test]

@@ -250,6 +250,18 @@ impl<S: Clone + Eq, M: QueueMessage + Clone> Queue<S, M> {
         }
     }
 
+    /// How many more messages the fullest attached session's online queue takes before the
+    /// queue is [under pressure](Queue::under_pressure); unbounded without a limit.
+    pub fn room_before_pressure(&self) -> usize {
+        match self.config.max_online_messages {
+            Limit::Max(max) if max > 0 => {
+                let fullest = self.sessions.iter().map(|s| s.buf.len()).max().unwrap_or(0);
+                max.div_ceil(2).saturating_sub(fullest)
+            }
+            _ => usize::MAX,
+        }
+    }
+
     /// Total stored messages, as VerneMQ's `status` reports them (offline plus every
     /// session's online queue; fanout copies are counted per session).
     pub fn len(&self) -> usize {

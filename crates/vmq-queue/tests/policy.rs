@@ -33,18 +33,25 @@ fn new_queue_is_offline_and_first_session_brings_it_online() {
 fn under_pressure_from_half_of_max_online_messages() {
     let now = Instant::now();
     let mut q = online(cfg(4, 10, Fifo, Fanout));
+    assert_eq!(q.room_before_pressure(), 2);
     q.enqueue(m(1), now);
     assert!(!q.under_pressure(), "1 of 4");
+    assert_eq!(q.room_before_pressure(), 1);
     q.enqueue(m(2), now);
     assert!(q.under_pressure(), "2 of 4");
-    assert_eq!(take_all_of(&mut q, 1, now), vec![1, 2]);
+    assert_eq!(q.room_before_pressure(), 0);
+    q.enqueue(m(3), now);
+    assert_eq!(q.room_before_pressure(), 0, "never negative");
+    assert_eq!(take_all_of(&mut q, 1, now), vec![1, 2, 3]);
     assert!(!q.under_pressure(), "drained");
+    assert_eq!(q.room_before_pressure(), 2);
     // No limit, no pressure: nothing would be dropped.
     let mut unlimited = online(cfg(-1, 10, Fifo, Fanout));
     for i in 1..=100 {
         unlimited.enqueue(m(i), now);
     }
     assert!(!unlimited.under_pressure());
+    assert_eq!(unlimited.room_before_pressure(), usize::MAX);
     // Offline messages do not count: no publisher waits for a client that is away.
     let mut offline: Queue<u32, Msg> = Queue::new(cfg(2, 10, Fifo, Fanout));
     for i in 1..=5 {
