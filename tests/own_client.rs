@@ -966,6 +966,21 @@ async fn max_online_messages_drops_the_excess() {
     .await;
 }
 
+/// Writes `n` QoS 1 publishes to `topic` (packet ids 1..=n) without waiting for PUBACKs, then
+/// waits for every PUBACK.
+async fn qos1_burst(p: &mut Client, topic: &str, n: u16, payload: impl Fn(u16) -> Bytes) {
+    for i in 0..n {
+        let mut m = Publish::new(topic, payload(i));
+        m.qos = QoS::AtLeastOnce;
+        m.packet_id = i + 1;
+        p.send(Packet::Publish(m)).await;
+    }
+    for i in 0..n {
+        p.wait_for(|a| matches!(a, Packet::PubAck(a) if a.packet_id == i + 1))
+            .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
     within(async {
@@ -985,16 +1000,7 @@ async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
         });
         // A burst far beyond max_online_messages, written without waiting for PUBACKs: without
         // back-pressure most of it would be dropped by the queue's policy.
-        for i in 0..N {
-            let mut m = Publish::new("q", Bytes::copy_from_slice(&i.to_be_bytes()));
-            m.qos = QoS::AtLeastOnce;
-            m.packet_id = i + 1;
-            p.send(Packet::Publish(m)).await;
-        }
-        for i in 0..N {
-            p.wait_for(|a| matches!(a, Packet::PubAck(a) if a.packet_id == i + 1))
-                .await;
-        }
+        qos1_burst(&mut p, "q", N, |i| Bytes::copy_from_slice(&i.to_be_bytes())).await;
         let seen = subscriber.await.expect("subscriber task");
         assert_eq!(seen.len(), usize::from(N));
         let metrics = &b.core().metrics;
@@ -1033,18 +1039,8 @@ async fn many_publishers_into_a_slow_subscriber_lose_nothing() {
         for n in 0..PUBLISHERS {
             let mut p = Client::connect(b.addr(), V4, &format!("p{n}")).await;
             publishers.push(tokio::spawn(async move {
-                // Each writes its whole burst without waiting for PUBACKs.
-                for i in 0..EACH {
-                    let payload = Bytes::from(format!("{n}/{i}"));
-                    let mut m = Publish::new(format!("q/{n}").as_str(), payload);
-                    m.qos = QoS::AtLeastOnce;
-                    m.packet_id = i + 1;
-                    p.send(Packet::Publish(m)).await;
-                }
-                for i in 0..EACH {
-                    p.wait_for(|a| matches!(a, Packet::PubAck(a) if a.packet_id == i + 1))
-                        .await;
-                }
+                let topic = format!("q/{n}");
+                qos1_burst(&mut p, &topic, EACH, |i| Bytes::from(format!("{n}/{i}"))).await;
             }));
         }
         for p in publishers {
