@@ -790,7 +790,12 @@ impl BrokerCore {
     /// entry, if any, goes.
     pub fn message_done(&self, sub: &Subscriber, msg_id: u128) {
         let Some(store) = &self.store else { return };
-        if sub.state.lock().persisted.remove(&msg_id) {
+        let removed = {
+            let mut state = sub.state.lock();
+            // Most subscribers have no stored copy (online clean sessions): no hashing then.
+            !state.persisted.is_empty() && state.persisted.remove(&msg_id)
+        };
+        if removed {
             store.submit(vec![Op::DeleteEntry {
                 subscriber: persistence::key_of(&sub.id),
                 msg_id,
@@ -800,13 +805,19 @@ impl BrokerCore {
 
     /// Adds counters taken from queues to the node's.
     pub(crate) fn add_queue_metrics(&self, m: &QueueMetrics) {
-        self.metrics.add(Counter::QueueMessageIn, m.message_in);
-        self.metrics.add(Counter::QueueMessageOut, m.message_out);
-        self.metrics.add(Counter::QueueMessageDrop, m.message_drop);
-        self.metrics
-            .add(Counter::QueueMessageExpired, m.message_expired);
-        self.metrics
-            .add(Counter::QueueMessageUnhandled, m.message_unhandled);
+        // Called for every publish and every pull from a queue: the counters are shared by
+        // every thread, so an atomic add of zero is skipped rather than made.
+        for (counter, n) in [
+            (Counter::QueueMessageIn, m.message_in),
+            (Counter::QueueMessageOut, m.message_out),
+            (Counter::QueueMessageDrop, m.message_drop),
+            (Counter::QueueMessageExpired, m.message_expired),
+            (Counter::QueueMessageUnhandled, m.message_unhandled),
+        ] {
+            if n > 0 {
+                self.metrics.add(counter, n);
+            }
+        }
     }
 
     /// Builds the broker's message for a will.

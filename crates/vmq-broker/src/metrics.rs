@@ -191,12 +191,39 @@ struct HistogramCells {
 /// Counters have one cell per `mqtt_version`; those VerneMQ splits by reason code (CONNACK,
 /// DISCONNECT, the publish acknowledgements, AUTH) also have one cell per reason code byte and
 /// version. Unlabelled counters use the `4` cell.
+///
+/// The plain counters are kept in [`COUNTER_SHARDS`] copies, one per thread (round robin), and
+/// summed when read: every connection counts every packet it sends and receives, and one copy
+/// shared by all worker threads would bounce its cache lines between the cores.
 #[derive(Debug)]
 pub struct Metrics {
-    counters: Vec<[AtomicU64; 2]>,
+    counters: Box<[CounterShard]>,
     reasons: Vec<Vec<AtomicU64>>,
     gauges: [AtomicI64; 2],
     histograms: Vec<HistogramCells>,
+}
+
+/// Copies of the plain counters (see [`Metrics`]).
+const COUNTER_SHARDS: usize = 4;
+
+/// One copy of the plain counters (a cell per counter and version), on cache lines of its own.
+#[derive(Debug)]
+#[repr(align(128))]
+struct CounterShard([[AtomicU64; 2]; Counter::ALL.len()]);
+
+impl Default for CounterShard {
+    fn default() -> Self {
+        CounterShard(std::array::from_fn(|_| Default::default()))
+    }
+}
+
+/// The counter shard this thread writes to.
+fn shard_index() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % COUNTER_SHARDS;
+    }
+    SHARD.with(|s| *s)
 }
 
 /// The counters with a reason-code breakdown, in the order of `Metrics::reasons`.
@@ -223,7 +250,9 @@ fn reason_slot(counter: Counter) -> Option<usize> {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            counters: Counter::ALL.iter().map(|_| Default::default()).collect(),
+            counters: (0..COUNTER_SHARDS)
+                .map(|_| CounterShard::default())
+                .collect(),
             reasons: (0..REASON_COUNTERS.len() * 2)
                 .map(|_| (0..256).map(|_| AtomicU64::new(0)).collect())
                 .collect(),
@@ -250,7 +279,8 @@ impl Metrics {
     /// Adds `n` to `counter` for protocol `version`.
     #[inline]
     pub fn add_v(&self, counter: Counter, version: MqttVersion, n: u64) {
-        if let Some(c) = self.counters.get(counter as usize) {
+        let shard = self.counters.get(shard_index()).map(|s| &s.0);
+        if let Some(c) = shard.and_then(|cells| cells.get(counter as usize)) {
             c[version as usize].fetch_add(n, Ordering::Relaxed);
         }
     }
@@ -296,8 +326,10 @@ impl Metrics {
     /// The value of `counter`'s cell for `version` (without the reason-code cells).
     pub fn get_v(&self, counter: Counter, version: MqttVersion) -> u64 {
         self.counters
-            .get(counter as usize)
-            .map_or(0, |c| c[version as usize].load(Ordering::Relaxed))
+            .iter()
+            .filter_map(|shard| shard.0.get(counter as usize))
+            .map(|c| c[version as usize].load(Ordering::Relaxed))
+            .sum()
     }
 
     /// The non-zero reason-code cells of `counter` for `version`.
@@ -599,6 +631,29 @@ pub fn has_reasons(counter: Counter) -> bool {
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_from_many_threads_add_up() {
+        let m = std::sync::Arc::new(Metrics::default());
+        let threads: Vec<_> = (0..COUNTER_SHARDS * 2 + 1)
+            .map(|_| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        m.incr(Counter::SocketOpen);
+                        m.incr_v(Counter::MqttPublishReceived, MqttVersion::V5);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let n = (COUNTER_SHARDS as u64 * 2 + 1) * 1000;
+        assert_eq!(m.get(Counter::SocketOpen), n);
+        assert_eq!(m.get_v(Counter::MqttPublishReceived, MqttVersion::V5), n);
+        assert_eq!(m.get_v(Counter::MqttPublishReceived, MqttVersion::V4), 0);
+    }
 
     #[test]
     fn sent_frames_are_counted_by_type_and_reason() {
