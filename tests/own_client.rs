@@ -960,7 +960,13 @@ async fn max_online_messages_drops_the_excess() {
         }
         s.expect_no_publish().await;
         assert_eq!(total, 3, "1 in flight + max_online_messages queued");
-        assert!(b.core().metrics.get(vmq_broker::Counter::QueueMessageDrop) >= 5);
+        let metrics = &b.core().metrics;
+        assert!(metrics.get(vmq_broker::Counter::QueueMessageDrop) >= 5);
+        assert_eq!(
+            metrics.get(vmq_broker::Counter::PublishBackoff),
+            0,
+            "VerneMQ's behaviour by default: a publisher never waits for a subscriber"
+        );
         b.stop().await;
     })
     .await;
@@ -984,7 +990,7 @@ async fn qos1_burst(p: &mut Client, topic: &str, n: u16, payload: impl Fn(u16) -
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
     within(async {
-        let b = TestBroker::start("max_online_messages = 50\n").await;
+        let b = TestBroker::start("max_online_messages = 50\npublish_backpressure = on\n").await;
         let mut s = Client::connect(b.addr(), V4, "s").await;
         s.subscribe("q", QoS::AtLeastOnce).await;
         let mut p = Client::connect(b.addr(), V4, "p").await;
@@ -1016,7 +1022,7 @@ async fn many_publishers_into_a_slow_subscriber_lose_nothing() {
     within(async {
         // Half of max_online_messages (50) is more than the publishers (30): each may add one
         // message after the queue comes under pressure before it is held back.
-        let b = TestBroker::start("max_online_messages = 100\n").await;
+        let b = TestBroker::start("max_online_messages = 100\npublish_backpressure = on\n").await;
         let mut s = Client::connect(b.addr(), V4, "s").await;
         s.subscribe("q/#", QoS::AtLeastOnce).await;
         const PUBLISHERS: u16 = 30;

@@ -105,11 +105,14 @@ fn start(name: &'static str, root: &Path, work: &Path) -> Result<Broker> {
     let child = match name {
         "vernemq-rs" => {
             let conf = work.join("vernemq.conf");
+            // `publish_backpressure`: QoS 1 fan-in without loss, as the benchmark demands (off
+            // by default, as in VerneMQ, whose queues drop instead; see README).
             std::fs::write(
                 &conf,
                 format!(
                     "allow_anonymous = on\nlistener.tcp.default = 127.0.0.1:{port}\n\
                      listener.tcp.max_connections = infinity\nsystree_enabled = off\n\
+                     publish_backpressure = on\n\
                      log.console = console\nlog.console.level = warning\nsetup.data_dir = {}\n",
                     work.join("data").display()
                 ),

@@ -146,9 +146,10 @@ const MAX_READ: usize = 64 * 1024;
 const KEEP_WRITE_BUFFER: usize = 8 * 1024;
 /// How long a closing connection may take to flush what it has to send.
 const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
-/// A publisher whose QoS 1/2 message found a subscriber's online queue at least half full
-/// (`max_online_messages`) stops reading until that queue has room again: subscribers that
-/// fall behind slow publishers down instead of losing messages to the queue's drop policy.
+/// With `publish_backpressure`, a publisher whose QoS 1/2 message found a subscriber's online
+/// queue at least half full (`max_online_messages`) stops reading until that queue has room
+/// again: subscribers that fall behind slow publishers down instead of losing messages to the
+/// queue's drop policy.
 /// This is the longest it waits, and as long as a subscriber may go without taking a message
 /// before it counts as stalled: publishers are not held back for a stalled subscriber, whose
 /// queue's drop policy applies as in VerneMQ (see [`Subscriber::wait_for_room`]).
@@ -1246,7 +1247,8 @@ impl Connection {
                 durable = outcome.durable;
                 // QoS 0 is not slowed down: under overload its messages are dropped by the
                 // queue's policy (and counted), rather than waiting in socket buffers.
-                if let Some(pressured) = outcome.under_pressure.filter(|_| qos != QoS::AtMostOnce) {
+                let held = qos != QoS::AtMostOnce && self.core.config.publish_backpressure;
+                if let Some(pressured) = outcome.under_pressure.filter(|_| held) {
                     if pressured.wait_for_room(&self.handle, now) {
                         self.core.metrics.incr(Counter::PublishBackoff);
                         self.held_until = Some(now + PUBLISH_HOLD_MAX);

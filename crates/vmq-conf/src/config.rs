@@ -179,6 +179,11 @@ pub struct Config {
     pub suppress_lwt_on_session_takeover: bool,
     /// `disconnect_on_unauthorized_publish_v3` (default off).
     pub disconnect_on_unauthorized_publish_v3: bool,
+    /// `publish_backpressure` (extension, default off): a QoS 1/2 publish that finds a
+    /// subscriber's online queue at least half of `max_online_messages` full holds its
+    /// publisher back until the queue has room, instead of VerneMQ's behaviour, where the
+    /// queue drops by its policy and the publisher never waits for a subscriber.
+    pub publish_backpressure: bool,
     /// `topic_alias_max_client` (default 0).
     pub topic_alias_max_client: u16,
     /// `topic_alias_max_broker` (default 0).
@@ -452,6 +457,7 @@ impl Config {
             suppress_lwt_on_session_takeover: t.flag("suppress_lwt_on_session_takeover", false),
             disconnect_on_unauthorized_publish_v3: t
                 .flag("disconnect_on_unauthorized_publish_v3", false),
+            publish_backpressure: t.flag("publish_backpressure", false),
             topic_alias_max_client: t.int("topic_alias_max_client", 0),
             topic_alias_max_broker: t.int("topic_alias_max_broker", 0),
             receive_max_client: t.int("receive_max_client", 65535),

@@ -1,7 +1,8 @@
 //! Keys this implementation knows beyond VerneMQ 2.1.2's schemas (extensions, marked with the
 //! schema name `vernemq-rs`). Each one is documented where it is used; VerneMQ itself rejects
 //! them. Today: MQTT over QUIC listeners, `listener.quic.<name> = ip:port` (UDP), with the
-//! same option hierarchy as the other listener kinds (per-name over per-kind over global).
+//! same option hierarchy as the other listener kinds (per-name over per-kind over global), and
+//! `publish_backpressure` (see `Config::publish_backpressure`).
 
 use crate::schema::{Datatype, KeyDef};
 
@@ -17,6 +18,7 @@ const fn ext(key: &'static str, datatype: Datatype, default: Option<&'static str
 
 /// The extension keys.
 pub(crate) const EXTENSION_KEYS: &[KeyDef] = &[
+    ext("publish_backpressure", Datatype::Flag, Some("off")),
     ext("listener.quic.$name", Datatype::Ip, None),
     ext(
         "listener.quic.max_connections",

@@ -287,6 +287,18 @@ fn documented_but_wrong_keys_are_rejected() {
 }
 
 #[test]
+fn publish_backpressure_is_an_opt_in_extension() {
+    let cfg = Config::from_str("", "vernemq.conf", &no_env()).expect("valid");
+    assert!(!cfg.publish_backpressure, "VerneMQ's behaviour by default");
+    let cfg =
+        Config::from_str("publish_backpressure = on\n", "vernemq.conf", &no_env()).expect("valid");
+    assert!(cfg.publish_backpressure);
+    let errs = errors_of("publish_backpressure = maybe\n", &no_env());
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with("vernemq.conf:1:"), "{errs:?}");
+}
+
+#[test]
 fn environment_overrides_file_and_defaults() {
     let e = env(&[
         ("DOCKER_VERNEMQ_ALLOW_ANONYMOUS", "on"),
