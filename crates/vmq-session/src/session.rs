@@ -403,6 +403,7 @@ impl Session {
     }
 
     /// A decoded packet arrived.
+    #[inline]
     pub fn handle_packet(&mut self, now: Instant, packet: Packet) {
         if self.state == State::Closed {
             return;
@@ -428,6 +429,7 @@ impl Session {
         }
     }
 
+    #[inline(always)]
     fn on_connected_packet(&mut self, now: Instant, packet: Packet) {
         match packet {
             Packet::Publish(publish) => self.on_publish(now, publish),
