@@ -972,6 +972,28 @@ async fn max_online_messages_drops_the_excess() {
     .await;
 }
 
+/// Receives and acknowledges QoS 1 messages until `total` distinct payloads arrived (pausing
+/// 2 ms after every `pause_every`, a subscriber slower than its publishers); their number.
+async fn collect(mut s: Client, total: usize, pause_every: Option<usize>) -> usize {
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < total {
+        let m = s.recv_unacked(1).await.remove(0);
+        s.ack(&m).await;
+        seen.insert(m.payload.clone());
+        if pause_every.is_some_and(|n| seen.len() % n == 0) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    seen.len()
+}
+
+/// Back-pressure did its job: nothing was dropped, and publishers were held back.
+fn assert_held_back_not_dropped(b: &TestBroker) {
+    let metrics = &b.core().metrics;
+    assert_eq!(metrics.get(vmq_broker::Counter::QueueMessageDrop), 0);
+    assert!(metrics.get(vmq_broker::Counter::PublishBackoff) > 0);
+}
+
 /// Writes `n` QoS 1 publishes to `topic` (packet ids 1..=n) without waiting for PUBACKs, then
 /// waits for every PUBACK.
 async fn qos1_burst(p: &mut Client, topic: &str, n: u16, payload: impl Fn(u16) -> Bytes) {
@@ -995,23 +1017,12 @@ async fn subscriber_falling_behind_slows_qos1_publisher_instead_of_dropping() {
         s.subscribe("q", QoS::AtLeastOnce).await;
         let mut p = Client::connect(b.addr(), V4, "p").await;
         const N: u16 = 2000;
-        let subscriber = tokio::spawn(async move {
-            let mut seen = std::collections::BTreeSet::new();
-            while seen.len() < usize::from(N) {
-                let m = s.recv_unacked(1).await.remove(0);
-                s.ack(&m).await;
-                seen.insert(u16::from_be_bytes([m.payload[0], m.payload[1]]));
-            }
-            seen
-        });
+        let subscriber = tokio::spawn(collect(s, usize::from(N), None));
         // A burst far beyond max_online_messages, written without waiting for PUBACKs: without
         // back-pressure most of it would be dropped by the queue's policy.
         qos1_burst(&mut p, "q", N, |i| Bytes::copy_from_slice(&i.to_be_bytes())).await;
-        let seen = subscriber.await.expect("subscriber task");
-        assert_eq!(seen.len(), usize::from(N));
-        let metrics = &b.core().metrics;
-        assert_eq!(metrics.get(vmq_broker::Counter::QueueMessageDrop), 0);
-        assert!(metrics.get(vmq_broker::Counter::PublishBackoff) > 0);
+        assert_eq!(subscriber.await.expect("subscriber task"), usize::from(N));
+        assert_held_back_not_dropped(&b);
         b.stop().await;
     })
     .await;
@@ -1029,18 +1040,7 @@ async fn many_publishers_into_a_slow_subscriber_lose_nothing() {
         const EACH: u16 = 100;
         let total = usize::from(PUBLISHERS * EACH);
         // A subscriber far slower than the publishers: a pause every 10 messages.
-        let subscriber = tokio::spawn(async move {
-            let mut seen = std::collections::BTreeSet::new();
-            while seen.len() < total {
-                let m = s.recv_unacked(1).await.remove(0);
-                s.ack(&m).await;
-                seen.insert(m.payload.clone());
-                if seen.len() % 10 == 0 {
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-            }
-            seen.len()
-        });
+        let subscriber = tokio::spawn(collect(s, total, Some(10)));
         let mut publishers = Vec::new();
         for n in 0..PUBLISHERS {
             let mut p = Client::connect(b.addr(), V4, &format!("p{n}")).await;
@@ -1053,9 +1053,7 @@ async fn many_publishers_into_a_slow_subscriber_lose_nothing() {
             p.await.expect("publisher task");
         }
         assert_eq!(subscriber.await.expect("subscriber task"), total);
-        let metrics = &b.core().metrics;
-        assert_eq!(metrics.get(vmq_broker::Counter::QueueMessageDrop), 0);
-        assert!(metrics.get(vmq_broker::Counter::PublishBackoff) > 0);
+        assert_held_back_not_dropped(&b);
         b.stop().await;
     })
     .await;

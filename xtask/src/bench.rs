@@ -235,39 +235,25 @@ pub(crate) fn build_vernemq(root: &Path) -> Result<PathBuf> {
     Ok(target_dir(root).join("release/vernemq"))
 }
 
+/// The number at `path` (`key` or `key.sub`) in yardstick's JSON line.
 fn figure(json: &str, path: &str) -> Option<f64> {
-    // yardstick prints one JSON object per run; find `"key":value` for the last path segment
-    // inside the object of the first one (a tiny reader, no JSON dependency needed here).
-    let mut scope = json;
-    let mut parts = path.split('.').peekable();
-    while let Some(part) = parts.next() {
-        let needle = format!("\"{part}\":");
-        let at = scope.find(&needle)? + needle.len();
-        scope = &scope[at..];
-        if parts.peek().is_none() {
-            let end = scope.find([',', '}']).unwrap_or(scope.len());
-            return scope[..end].trim().parse().ok();
-        }
-    }
-    None
+    let line: serde_json::Value = serde_json::from_str(json).ok()?;
+    line.pointer(&format!("/{}", path.replace('.', "/")))?
+        .as_f64()
 }
 
 /// yardstick's failures in one run, for the progress line: a figure from a run with refused
 /// connections or protocol errors is not comparable.
 fn failures(json: &str) -> String {
-    if json.is_empty() {
+    let Ok(line) = serde_json::from_str::<serde_json::Value>(json) else {
         return "yardstick printed no result".to_string();
-    }
-    let errors = figure(json, "errors").unwrap_or(0.0);
-    let protocol = figure(json, "protocol_errors").unwrap_or(0.0);
+    };
+    let errors = line["errors"].as_f64().unwrap_or(0.0);
+    let protocol = line["protocol_errors"].as_f64().unwrap_or(0.0);
     if errors == 0.0 && protocol == 0.0 {
         return "no errors".to_string();
     }
-    let first = json
-        .split_once("\"first_error\":\"")
-        .and_then(|(_, rest)| rest.split_once('"'))
-        .map(|(e, _)| e)
-        .unwrap_or("?");
+    let first = line["first_error"].as_str().unwrap_or("?");
     format!("ERRORS {errors}, protocol errors {protocol}, first: {first}")
 }
 

@@ -110,9 +110,10 @@ pub struct PublishOutcome {
     pub queued: usize,
     /// Answers once the message is on disk, when it had to be persisted.
     pub durable: Option<Durable>,
-    /// A subscriber whose online queue is at least half full: the publisher should pause
-    /// reading until it has room (back-pressure before `max_online_messages` makes the queue
-    /// drop; see [`Subscriber::wait_for_room`]).
+    /// With `publish_backpressure`, for a client's QoS 1/2 publish: a subscriber whose online
+    /// queue is at least half full, for which the publisher should pause reading until it has
+    /// room (before `max_online_messages` makes the queue drop; see
+    /// [`Subscriber::wait_for_room`]).
     pub under_pressure: Option<Arc<Subscriber>>,
 }
 
@@ -686,6 +687,10 @@ impl BrokerCore {
         self.router
             .matches_with(mountpoint, &msg.topic, &presence, matches);
         let upgrade = self.config.upgrade_outgoing_qos;
+        // Queue pressure matters only to a client's QoS 1/2 publish with `publish_backpressure`;
+        // otherwise no queue is asked about it.
+        let watch_pressure =
+            self.config.publish_backpressure && publisher.is_some() && msg.qos != QoS::AtMostOnce;
         let mut queued = 0usize;
         let mut under_pressure = None;
         let mut metrics = QueueMetrics::default();
@@ -723,6 +728,7 @@ impl BrokerCore {
                 now,
                 store_effects,
                 &mut metrics,
+                watch_pressure,
             );
             if enqueued == EnqueueResult::QueuedUnderPressure {
                 under_pressure = Some(subscriber.clone());
@@ -942,7 +948,13 @@ impl BrokerCore {
                 subscription_ids: opts.subscription_id.into_iter().collect(),
             };
             let qos = delivery.outgoing_qos(upgrade);
-            sub.enqueue(QueuedDelivery { delivery, qos }, now, None, &mut metrics);
+            sub.enqueue(
+                QueuedDelivery { delivery, qos },
+                now,
+                None,
+                &mut metrics,
+                false,
+            );
         }
         self.add_queue_metrics(&metrics);
     }

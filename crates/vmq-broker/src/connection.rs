@@ -571,8 +571,12 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Work that waits (for a plugin) or is rare and large: run in a boxed future.
 enum Slow {
-    /// CONNECT, AUTH, SUBSCRIBE or UNSUBSCRIBE.
-    Action(Box<Action>),
+    /// Registration (and MQTT 5 enhanced authentication at CONNECT).
+    Connect(Box<ConnectRequest>),
+    /// An AUTH step (or a re-authentication).
+    Auth(Box<AuthProperties>, bool),
+    Subscribe(Box<Subscribe>),
+    Unsubscribe(Box<Unsubscribe>),
     /// A publish whose `auth_on_publish` waits for a plugin.
     Publish(Box<SlowPublish>),
     /// A delivery whose `on_deliver` waits for a plugin.
@@ -857,10 +861,10 @@ impl Connection {
                 } => self.on_closed(reason, will, session_expiry_interval),
                 // Registration, enhanced authentication and subscriptions are rare and their
                 // futures are large (they may await plugins).
-                slow @ (Action::Connect(_)
-                | Action::Auth { .. }
-                | Action::Subscribe(_)
-                | Action::Unsubscribe(_)) => return Some(Slow::Action(Box::new(slow))),
+                Action::Connect(req) => return Some(Slow::Connect(req)),
+                Action::Auth { properties, reauth } => return Some(Slow::Auth(properties, reauth)),
+                Action::Subscribe(subscribe) => return Some(Slow::Subscribe(subscribe)),
+                Action::Unsubscribe(unsubscribe) => return Some(Slow::Unsubscribe(unsubscribe)),
             }
         }
         None
@@ -869,7 +873,16 @@ impl Connection {
     /// Runs slow work (in a boxed future: see [`run_connection_with`]).
     async fn run_slow(&mut self, slow: Slow) {
         match slow {
-            Slow::Action(action) => self.run_slow_action(*action).await,
+            Slow::Connect(req) => {
+                self.on_connect(*req).await;
+                self.session.release_idle_memory();
+            }
+            Slow::Auth(properties, reauth) => self.on_auth(*properties, reauth).await,
+            Slow::Subscribe(subscribe) => {
+                self.on_subscribe(*subscribe).await;
+                self.session.release_idle_memory();
+            }
+            Slow::Unsubscribe(unsubscribe) => self.on_unsubscribe(*unsubscribe).await,
             Slow::Publish(slow) => {
                 let SlowPublish { publish, pending } = *slow;
                 let Some(subscriber) = self.subscriber.clone() else {
@@ -1131,28 +1144,6 @@ impl Connection {
         self.session.refuse_connect(code);
     }
 
-    /// The slow actions: registration, enhanced authentication and subscriptions.
-    async fn run_slow_action(&mut self, action: Action) {
-        match action {
-            Action::Connect(req) => {
-                self.on_connect(*req).await;
-                self.session.release_idle_memory();
-            }
-            Action::Auth { properties, reauth } => {
-                self.on_auth(*properties, reauth).await;
-            }
-            Action::Subscribe(subscribe) => {
-                self.on_subscribe(*subscribe).await;
-                self.session.release_idle_memory();
-            }
-            Action::Unsubscribe(unsubscribe) => {
-                self.on_unsubscribe(*unsubscribe).await;
-            }
-            // `process_actions` carries out the others itself.
-            _ => {}
-        }
-    }
-
     /// An incoming publish: authorized (without waiting when the plugins answer at once),
     /// routed and acknowledged.
     fn on_publish(&mut self, publish: Box<Publish>, now: Instant) -> Option<Slow> {
@@ -1170,7 +1161,6 @@ impl Connection {
                 .auth_on_publish_now(&self.publish_request(&subscriber, &publish));
             match decided {
                 Now::Ready(result) => {
-                    let result = result.unwrap_or(Err(ReasonCode::NotAuthorized));
                     self.trace_publish_auth(&subscriber, &publish, &result);
                     Some(result)
                 }
@@ -1245,10 +1235,9 @@ impl Connection {
                     self.core
                         .publish(&mountpoint, Some(subscriber), msg, now, &mut self.matches);
                 durable = outcome.durable;
-                // QoS 0 is not slowed down: under overload its messages are dropped by the
-                // queue's policy (and counted), rather than waiting in socket buffers.
-                let held = qos != QoS::AtMostOnce && self.core.config.publish_backpressure;
-                if let Some(pressured) = outcome.under_pressure.filter(|_| held) {
+                // Only with `publish_backpressure`, and never for QoS 0, whose messages are
+                // dropped by the queue's policy (and counted) under overload.
+                if let Some(pressured) = outcome.under_pressure {
                     if pressured.wait_for_room(&self.handle, now) {
                         self.core.metrics.incr(Counter::PublishBackoff);
                         self.held_until = Some(now + PUBLISH_HOLD_MAX);
@@ -1572,8 +1561,8 @@ impl Connection {
                         .chain
                         .on_deliver_now(&self.deliver_request(&subscriber.id, &queued.delivery));
                     match decided {
-                        Now::Ready(decided) => {
-                            if let Some(m) = Chain::deliver_modifiers(decided) {
+                        Now::Ready(modifiers) => {
+                            if let Some(m) = modifiers {
                                 apply_deliver_modifiers(&mut queued.delivery, m);
                             }
                         }

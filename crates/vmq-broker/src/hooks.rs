@@ -558,14 +558,17 @@ fn decision<T>(answer: HookResult<T>) -> Option<Result<T, ReasonCode>> {
     }
 }
 
-/// A conditional chain run as far as it goes without waiting: the first `Ok` / `Error`
-/// decides (`Ready(None)` when nobody did), or a plugin's answer is still being computed.
-pub enum Now<T> {
+/// A conditional chain run as far as it goes without waiting: its outcome `R`, or a plugin's
+/// answer (of type `HookResult<T>`) is still being computed.
+pub enum Now<R, T> {
     /// The chain's outcome.
-    Ready(Option<Result<T, ReasonCode>>),
+    Ready(R),
     /// Waiting for one plugin; the plugins after it are still to ask.
     Waiting(Pending<T>),
 }
+
+/// What a conditional chain decided: the first `Ok` / `Error`, `None` when nobody did.
+type Decided<T> = Option<Result<T, ReasonCode>>;
 
 /// A conditional chain stopped at a plugin whose answer is a future.
 pub struct Pending<T> {
@@ -584,7 +587,7 @@ fn run_now<T>(
     plugins: &[Arc<dyn Plugin>],
     from: usize,
     ask: &mut impl FnMut(&dyn Plugin) -> Answer<HookResult<T>>,
-) -> Now<T> {
+) -> Now<Decided<T>, T> {
     for (i, plugin) in plugins.iter().enumerate().skip(from) {
         match ask(plugin.as_ref()) {
             Answer::Ready(answer) => {
@@ -608,7 +611,7 @@ async fn run_on<T>(
     plugins: &[Arc<dyn Plugin>],
     mut pending: Pending<T>,
     mut ask: impl FnMut(&dyn Plugin) -> Answer<HookResult<T>>,
-) -> Option<Result<T, ReasonCode>> {
+) -> Decided<T> {
     loop {
         if let Some(decided) = decision(pending.answer.await) {
             return Some(decided);
@@ -620,22 +623,23 @@ async fn run_on<T>(
     }
 }
 
+/// The modifiers an `on_deliver(_m5)` outcome asks for, if any.
+fn deliver_modifiers(decided: Decided<DeliverModifiers>) -> Option<DeliverModifiers> {
+    match decided {
+        Some(Ok(m)) if !m.is_empty() => Some(m),
+        _ => None,
+    }
+}
+
 /// Runs a conditional chain to its end.
 async fn run_all<T>(
     plugins: &[Arc<dyn Plugin>],
     mut ask: impl FnMut(&dyn Plugin) -> Answer<HookResult<T>>,
-) -> Option<Result<T, ReasonCode>> {
+) -> Decided<T> {
     match run_now(plugins, 0, &mut ask) {
         Now::Ready(decided) => decided,
         Now::Waiting(pending) => run_on(plugins, pending, ask).await,
     }
-}
-
-/// Runs a conditional chain: the first `Ok` / `Error` decides; `None` when nobody did.
-macro_rules! conditional {
-    ($plugins:expr, $call:ident, $req:expr) => {
-        run_all(&$plugins, |p| p.$call($req)).await
-    };
 }
 
 impl Chain {
@@ -654,7 +658,9 @@ impl Chain {
         &self,
         req: &RegisterRequest<'_>,
     ) -> Result<RegisterModifiers, ReasonCode> {
-        conditional!(self.plugins, auth_on_register, req).unwrap_or(Err(ReasonCode::NotAuthorized))
+        run_all(&self.plugins, |p| p.auth_on_register(req))
+            .await
+            .unwrap_or(Err(ReasonCode::NotAuthorized))
     }
 
     /// Runs `auth_on_publish(_m5)`; nobody deciding is `NotAuthorized`.
@@ -662,17 +668,20 @@ impl Chain {
         &self,
         req: &PublishRequest<'_>,
     ) -> Result<PublishModifiers, ReasonCode> {
-        conditional!(self.plugins, auth_on_publish, req).unwrap_or(Err(ReasonCode::NotAuthorized))
+        run_all(&self.plugins, |p| p.auth_on_publish(req))
+            .await
+            .unwrap_or(Err(ReasonCode::NotAuthorized))
     }
 
     /// `auth_on_publish(_m5)` as far as it goes without waiting (plugins answer at once unless
     /// they call out, e.g. a webhook); nobody deciding is `NotAuthorized`.
-    pub fn auth_on_publish_now(&self, req: &PublishRequest<'_>) -> Now<PublishModifiers> {
+    pub fn auth_on_publish_now(
+        &self,
+        req: &PublishRequest<'_>,
+    ) -> Now<Result<PublishModifiers, ReasonCode>, PublishModifiers> {
         match run_now(&self.plugins, 0, &mut |p| p.auth_on_publish(req)) {
-            Now::Ready(decided) => {
-                Now::Ready(Some(decided.unwrap_or(Err(ReasonCode::NotAuthorized))))
-            }
-            waiting => waiting,
+            Now::Ready(decided) => Now::Ready(decided.unwrap_or(Err(ReasonCode::NotAuthorized))),
+            Now::Waiting(pending) => Now::Waiting(pending),
         }
     }
 
@@ -693,31 +702,36 @@ impl Chain {
         &self,
         req: &SubscribeRequest<'_>,
     ) -> Result<Option<Vec<SubscribeTopic>>, ReasonCode> {
-        conditional!(self.plugins, auth_on_subscribe, req).unwrap_or(Err(ReasonCode::NotAuthorized))
+        run_all(&self.plugins, |p| p.auth_on_subscribe(req))
+            .await
+            .unwrap_or(Err(ReasonCode::NotAuthorized))
     }
 
     /// Runs `on_auth_m5`; nobody deciding is `BadAuthenticationMethod`.
     pub async fn on_auth(&self, req: &AuthRequest<'_>) -> Result<AuthModifiers, ReasonCode> {
-        conditional!(self.plugins, on_auth, req).unwrap_or(Err(ReasonCode::BadAuthenticationMethod))
+        run_all(&self.plugins, |p| p.on_auth(req))
+            .await
+            .unwrap_or(Err(ReasonCode::BadAuthenticationMethod))
     }
 
     /// Runs `on_unsubscribe(_m5)`: the rewritten topics, or `None` to keep them.
     pub async fn on_unsubscribe(&self, req: &UnsubscribeRequest<'_>) -> Option<Vec<Utf8Str>> {
-        match conditional!(self.plugins, on_unsubscribe, req) {
+        match run_all(&self.plugins, |p| p.on_unsubscribe(req)).await {
             Some(Ok(rewritten)) => rewritten,
             _ => None,
         }
     }
 
-    /// Runs `on_deliver(_m5)`: the modifiers of the first plugin answering `Ok`, if any.
-    pub async fn on_deliver(&self, req: &PublishRequest<'_>) -> Option<DeliverModifiers> {
-        Self::deliver_modifiers(conditional!(self.plugins, on_deliver, req))
-    }
-
-    /// `on_deliver(_m5)` as far as it goes without waiting; `Ready(Some(Ok(m)))` carries the
-    /// modifiers (see [`Chain::deliver_modifiers`]).
-    pub fn on_deliver_now(&self, req: &PublishRequest<'_>) -> Now<DeliverModifiers> {
-        run_now(&self.plugins, 0, &mut |p| p.on_deliver(req))
+    /// `on_deliver(_m5)` as far as it goes without waiting: the modifiers of the first plugin
+    /// answering `Ok`, if any (a plugin may rewrite topic, payload and MQTT 5 properties).
+    pub fn on_deliver_now(
+        &self,
+        req: &PublishRequest<'_>,
+    ) -> Now<Option<DeliverModifiers>, DeliverModifiers> {
+        match run_now(&self.plugins, 0, &mut |p| p.on_deliver(req)) {
+            Now::Ready(decided) => Now::Ready(deliver_modifiers(decided)),
+            Now::Waiting(pending) => Now::Waiting(pending),
+        }
     }
 
     /// The rest of an `on_deliver(_m5)` chain that had to wait.
@@ -726,17 +740,7 @@ impl Chain {
         pending: Pending<DeliverModifiers>,
         req: &PublishRequest<'_>,
     ) -> Option<DeliverModifiers> {
-        Self::deliver_modifiers(run_on(&self.plugins, pending, |p| p.on_deliver(req)).await)
-    }
-
-    /// The modifiers an `on_deliver(_m5)` outcome asks for, if any.
-    pub fn deliver_modifiers(
-        decided: Option<Result<DeliverModifiers, ReasonCode>>,
-    ) -> Option<DeliverModifiers> {
-        match decided {
-            Some(Ok(m)) if !m.is_empty() => Some(m),
-            _ => None,
-        }
+        deliver_modifiers(run_on(&self.plugins, pending, |p| p.on_deliver(req)).await)
     }
 
     /// Tells every plugin (`on_register(_m5)`).

@@ -173,39 +173,49 @@ pub fn conn_channel() -> (ConnHandle, ConnInbox) {
 }
 
 impl ConnInbox {
-    /// The next signal, commands first; registers the task to be woken otherwise. Nothing is
-    /// lost between polls: a wake that finds the flag already set was seen by a wake before.
+    /// The next signal (commands, then room, then deliveries); registers the task to be woken
+    /// otherwise. Nothing is lost between polls: what this poll does not return stays raised,
+    /// and a wake that finds its flag already set was seen by a wake before.
     pub fn poll_signal(&mut self, cx: &mut Context<'_>) -> Poll<Signal> {
         self.0.waker.register(cx.waker());
         let flags = self.0.flags.swap(0, Ordering::AcqRel);
-        if flags & COMMANDS != 0 {
-            let mut queue = self.0.commands.lock();
-            if let Some(q) = queue.as_mut().filter(|q| !q.is_empty()) {
-                let command = q.remove(0);
-                let more = if q.is_empty() { 0 } else { COMMANDS };
-                drop(queue);
-                // What this poll does not return stays raised for the next one.
-                self.0
-                    .flags
-                    .fetch_or(more | (flags & !COMMANDS), Ordering::AcqRel);
-                return Poll::Ready(Signal::Command(command));
+        let command = if flags & COMMANDS != 0 {
+            self.next_command()
+        } else {
+            None
+        };
+        // A command flag without a command (the mailbox was closed) is simply cleared.
+        let mut rest = flags & !COMMANDS;
+        let signal = match command {
+            Some((command, more)) => {
+                if more {
+                    rest |= COMMANDS;
+                }
+                Signal::Command(command)
             }
-        }
-        if flags & ROOM != 0 {
-            if flags & DELIVERIES != 0 {
-                self.0.flags.fetch_or(DELIVERIES, Ordering::AcqRel);
+            None if flags & ROOM != 0 => {
+                rest &= !ROOM;
+                Signal::Room
             }
-            return Poll::Ready(Signal::Room);
+            None if flags & DELIVERIES != 0 => {
+                rest &= !DELIVERIES;
+                Signal::Deliveries
+            }
+            None => return Poll::Pending,
+        };
+        if rest != 0 {
+            // The task is running: no wake needed.
+            self.0.flags.fetch_or(rest, Ordering::AcqRel);
         }
-        if flags & DELIVERIES != 0 {
-            return Poll::Ready(Signal::Deliveries);
-        }
-        Poll::Pending
+        Poll::Ready(signal)
     }
 
-    /// The next signal.
-    pub async fn recv(&mut self) -> Signal {
-        std::future::poll_fn(|cx| self.poll_signal(cx)).await
+    /// The oldest queued command, and whether more wait.
+    fn next_command(&self) -> Option<(Control, bool)> {
+        let mut queue = self.0.commands.lock();
+        let q = queue.as_mut().filter(|q| !q.is_empty())?;
+        let command = q.remove(0);
+        Some((command, !q.is_empty()))
     }
 
     /// The connection is gone: commands sent from now on are given back, and those still
@@ -435,13 +445,15 @@ impl Subscriber {
 
     /// Queues `delivery` and wakes the connections that must take it. With `effects`, what the
     /// store must do is appended there; the queue's counters are added to `metrics` under the
-    /// same lock.
+    /// same lock. With `watch_pressure`, an accepted delivery that leaves the queue under
+    /// pressure is [`EnqueueResult::QueuedUnderPressure`].
     pub fn enqueue(
         &self,
         delivery: QueuedDelivery,
         now: Instant,
         effects: Option<&mut Vec<StoreEffect>>,
         metrics: &mut vmq_queue::QueueMetrics,
+        watch_pressure: bool,
     ) -> EnqueueResult {
         let mut state = self.state.lock();
         if state.gone {
@@ -457,7 +469,7 @@ impl Subscriber {
         }
         state.drain_store_actions(effects, false);
         metrics.add(&state.queue.take_metrics());
-        if accepted && state.queue.under_pressure() {
+        if accepted && watch_pressure && state.queue.under_pressure() {
             EnqueueResult::QueuedUnderPressure
         } else if accepted {
             EnqueueResult::Queued

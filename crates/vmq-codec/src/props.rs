@@ -806,9 +806,7 @@ impl PublishProperties {
             && self.subscription_identifiers.is_empty()
             && self.content_type.is_none()
     }
-}
 
-impl PublishProperties {
     /// These properties as the encoder writes them (a delivery of a message with exactly these).
     #[inline]
     fn as_delivered(&self) -> DeliveryProps<'_> {

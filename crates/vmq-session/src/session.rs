@@ -290,11 +290,6 @@ impl Session {
         self.actions.pop_front()
     }
 
-    /// Whether [`Session::poll_action`] has something to return.
-    pub fn has_actions(&self) -> bool {
-        !self.actions.is_empty()
-    }
-
     /// Releases the action queue's memory once it is empty. The connection calls this after
     /// rare, action-heavy moments (CONNECT, SUBSCRIBE), so an idle connection keeps no queue
     /// sized for them, while a busy one does not reallocate per packet.
@@ -322,16 +317,9 @@ impl Session {
     }
 
     /// While `Some(t)` and `now < t`, the driver must not read from the socket
-    /// (`max_message_rate`, or a pause asked for with [`Session::pause_reading`]).
+    /// (`max_message_rate`).
     pub fn read_paused_until(&self) -> Option<Instant> {
         self.read_paused_until
-    }
-
-    /// Stops reading until `until` (or later, if a pause already runs longer): the broker's
-    /// back-pressure on a publisher whose subscribers fall behind. [`Session::poll_timeout`]
-    /// includes the pause, and [`Session::handle_timeout`] ends it.
-    pub fn pause_reading(&mut self, until: Instant) {
-        self.read_paused_until = Some(self.read_paused_until.map_or(until, |t| t.max(until)));
     }
 
     /// How many more messages the session takes now: for QoS 1/2 the free inflight window. A

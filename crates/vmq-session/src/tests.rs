@@ -780,20 +780,6 @@ fn max_message_rate_pauses_reading() {
 }
 
 #[test]
-fn pause_reading_keeps_the_longer_pause_and_ends_at_its_timeout() {
-    let mut h = Harness::new(SessionConfig::default());
-    h.connect(connect(ProtocolVersion::V3_1_1, "c"));
-    let short = h.now + Duration::from_millis(1);
-    let long = h.now + Duration::from_millis(5);
-    h.session.pause_reading(long);
-    h.session.pause_reading(short);
-    assert_eq!(h.session.read_paused_until(), Some(long));
-    assert!(h.session.poll_timeout().is_some_and(|t| t <= long));
-    h.advance(Duration::from_millis(5));
-    assert!(h.session.read_paused_until().is_none());
-}
-
-#[test]
 fn v5_subscription_identifiers_are_sent_with_the_publish() {
     let mut h = connected(ProtocolVersion::V5);
     let mut d = delivery("t", QoS::AtMostOnce);

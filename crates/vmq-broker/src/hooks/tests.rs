@@ -142,7 +142,7 @@ async fn a_chain_runs_without_waiting_until_a_plugin_answers_later() {
     // Ready plugins only: decided at once (nobody deciding refuses).
     assert!(matches!(
         hooks.chain().auth_on_publish_now(&req),
-        Now::Ready(Some(Err(ReasonCode::NotAuthorized)))
+        Now::Ready(Err(ReasonCode::NotAuthorized))
     ));
     hooks.add(b.clone());
     hooks.add(c.clone());
