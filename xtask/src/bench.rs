@@ -29,50 +29,69 @@ impl Drop for Broker {
     }
 }
 
-/// One scenario: yardstick arguments and the JSON figure that is its headline.
+/// One scenario: its name for `--scenarios`, yardstick arguments and the figures read from
+/// its JSON (the latency scenario gives two from one run).
 struct Scenario {
+    name: &'static str,
     label: &'static str,
     args: &'static [&'static str],
-    figure: &'static str,
+    figures: &'static [Figure],
+}
+
+/// One row of the table: a figure of yardstick's JSON.
+struct Figure {
+    label: &'static str,
+    key: &'static str,
     higher_is_better: bool,
 }
 
+const RECV_RATE: &[Figure] = &[Figure {
+    label: "(recv/s)",
+    key: "recv_rate",
+    higher_is_better: true,
+}];
+
 const SCENARIOS: &[Scenario] = &[
     Scenario {
-        label: "pairs qos1 500 (recv/s)",
+        name: "pairs",
+        label: "pairs qos1 500",
         args: &["pairs", "--qos", "1", "--pairs", "500"],
-        figure: "recv_rate",
-        higher_is_better: true,
+        figures: RECV_RATE,
     },
     Scenario {
-        label: "fanout qos1 1->100 (recv/s)",
+        name: "fanout1",
+        label: "fanout qos1 1->100",
         args: &["fanout", "--qos", "1", "--subscribers", "100"],
-        figure: "recv_rate",
-        higher_is_better: true,
+        figures: RECV_RATE,
     },
     Scenario {
-        label: "fanout qos0 1->100 (recv/s)",
+        name: "fanout0",
+        label: "fanout qos0 1->100",
         args: &["fanout", "--qos", "0", "--subscribers", "100"],
-        figure: "recv_rate",
-        higher_is_better: true,
+        figures: RECV_RATE,
     },
     Scenario {
-        label: "fanin qos1 100->1 (recv/s)",
+        name: "fanin",
+        label: "fanin qos1 100->1",
         args: &["fanin", "--qos", "1", "--publishers", "100"],
-        figure: "recv_rate",
-        higher_is_better: true,
+        figures: RECV_RATE,
     },
     Scenario {
-        label: "latency qos1 5k/s p99 (us)",
+        name: "latency",
+        label: "latency qos1 5k/s",
         args: &["latency", "--qos", "1", "--rate", "5000"],
-        figure: "latency_us.p99",
-        higher_is_better: false,
-    },
-    Scenario {
-        label: "latency qos1 5k/s p99.9 (us)",
-        args: &["latency", "--qos", "1", "--rate", "5000"],
-        figure: "latency_us.p999",
-        higher_is_better: false,
+        figures: &[
+            Figure {
+                label: "p99 (us)",
+                key: "latency_us.p99",
+                higher_is_better: false,
+            },
+            Figure {
+                label: "p99.9 (us)",
+                key: "latency_us.p999",
+                higher_is_better: false,
+            },
+        ],
     },
 ];
 
@@ -327,12 +346,17 @@ fn parse_peers(list: &str) -> Result<Vec<&'static str>> {
 }
 
 /// Runs the benchmark. Options: `--runs N` (3), `--duration S` (10), `--peers a,b`
-/// (mosquitto,rumqttd,rmqtt), `--connections C` (19000, the `conns` scenario; 0 skips it).
+/// (mosquitto,rumqttd,rmqtt), `--connections C` (19000, the `conns` scenario; 0 skips it),
+/// `--scenarios a,b` (pairs,fanout1,fanout0,fanin,latency: all).
+///
+/// Each scenario runs against every broker back to back, the order rotating from run to run,
+/// so that a slow minute of this shared machine weighs on every broker of a row alike.
 pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let mut runs = 3usize;
     let mut duration = "10".to_string();
     let mut connections = "19000".to_string();
     let mut peers = PEERS.to_vec();
+    let mut wanted: Option<Vec<String>> = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -340,6 +364,9 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
             "--duration" => duration = args.get(i + 1).cloned().unwrap_or(duration),
             "--connections" => connections = args.get(i + 1).cloned().unwrap_or(connections),
             "--peers" => peers = parse_peers(args.get(i + 1).map_or("", String::as_str))?,
+            "--scenarios" => {
+                wanted = Some(parse_scenarios(args.get(i + 1).map_or("", String::as_str))?)
+            }
             _ => {}
         }
         i += 2;
@@ -376,15 +403,35 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     let mut brokers = vec!["vernemq-rs"];
     brokers.extend(peers);
     let n = brokers.len();
-    let mut rows: Vec<Row> = SCENARIOS
+    let scenarios: Vec<&Scenario> = SCENARIOS
         .iter()
-        .map(|s| Row::new(s.label, Some(s.higher_is_better), n))
+        .filter(|s| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| w.iter().any(|n| n == s.name))
+        })
         .collect();
-    let mut cpu: Vec<Row> = SCENARIOS
+    // Per scenario: its figures' rows, then its loss and CPU rows.
+    let mut rows: Vec<Vec<Row>> = scenarios
+        .iter()
+        .map(|s| {
+            s.figures
+                .iter()
+                .map(|f| {
+                    Row::new(
+                        format!("{} {}", s.label, f.label),
+                        Some(f.higher_is_better),
+                        n,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    let mut cpu: Vec<Row> = scenarios
         .iter()
         .map(|s| Row::new(format!("broker CPU % in {}", s.label), None, n))
         .collect();
-    let mut lost: Vec<Row> = SCENARIOS
+    let mut lost: Vec<Row> = scenarios
         .iter()
         .map(|s| Row::new(format!("lost (%) in {}", s.label), None, n))
         .collect();
@@ -405,9 +452,11 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         n,
     );
     for run_no in 0..runs {
-        for (b, name) in brokers.iter().enumerate() {
-            let mut peak_mib: Option<f64> = None;
-            for (s, scenario) in SCENARIOS.iter().enumerate() {
+        let order: Vec<usize> = (0..n).map(|k| (k + run_no) % n).collect();
+        let mut peak_mib: Vec<Option<f64>> = vec![None; n];
+        for (s, scenario) in scenarios.iter().enumerate() {
+            for &b in &order {
+                let name = brokers[b];
                 // A fresh broker per scenario: one scenario's aftermath (an overload, queues
                 // still draining) must not decide the next one's figure.
                 let _ = std::fs::remove_dir_all(work.join("data"));
@@ -419,10 +468,14 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                 // A run that received nothing (a peer that stopped answering) has no
                 // latency: its zeros are not figures.
                 let received = figure(&json, "received").unwrap_or(0.0);
-                let value = figure(&json, scenario.figure)
-                    .filter(|_| received > 0.0 || scenario.higher_is_better);
-                if let Some(v) = value {
-                    rows[s].figures[b].push(v);
+                let mut values = Vec::new();
+                for (f, fig) in scenario.figures.iter().enumerate() {
+                    let value =
+                        figure(&json, fig.key).filter(|_| received > 0.0 || fig.higher_is_better);
+                    if let Some(v) = value {
+                        rows[s][f].figures[b].push(v);
+                    }
+                    values.push(format!("{} {value:?}", fig.label));
                 }
                 if let Some(v) = figure(&json, "broker_cpu_pct") {
                     cpu[s].figures[b].push(v);
@@ -431,58 +484,65 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                     lost[s].figures[b].push(v);
                 }
                 eprintln!(
-                    "run {} {} {}: {value:?}, {}",
+                    "run {} {} {}: {}, {}",
                     run_no + 1,
                     broker.name,
                     scenario.label,
+                    values.join(", "),
                     failures(&json)
                 );
                 if let Some(v) = peak_rss_kib(pid) {
-                    peak_mib = Some(peak_mib.unwrap_or(0.0).max(v / 1024.0));
+                    peak_mib[b] = Some(peak_mib[b].unwrap_or(0.0).max(v / 1024.0));
                 }
-            }
-            if let Some(v) = peak_mib {
-                hwm.figures[b].push(v);
-            }
-            if connections != "0" {
-                // A fresh broker: one that served connections before reuses freed memory.
-                let _ = std::fs::remove_dir_all(work.join("data"));
-                let broker = start(name, root, &work)?;
-                let pid = broker.child.id();
-                let args = [
-                    "conns",
-                    "--connections",
-                    connections.as_str(),
-                    "--duration",
-                    "10",
-                ];
-                let json = yardstick(&ys, &args, broker.port, pid)?;
-                if let Some(v) = figure(&json, "kib_per_conn") {
-                    kib.figures[b].push(v);
-                }
-                if let Some(v) = figure(&json, "connect_rate") {
-                    rate.figures[b].push(v);
-                }
-                if let Some(v) = figure(&json, "rss_hwm_kib") {
-                    conn_hwm.figures[b].push(v / 1024.0);
-                }
-                eprintln!(
-                    "run {} {} conns: {:?} KiB/conn, {:?} conn/s, connected {:?}, alive {:?}, {}",
-                    run_no + 1,
-                    broker.name,
-                    figure(&json, "kib_per_conn"),
-                    figure(&json, "connect_rate"),
-                    figure(&json, "connected"),
-                    figure(&json, "alive"),
-                    failures(&json)
-                );
             }
         }
+        for (b, peak) in peak_mib.into_iter().enumerate() {
+            if let Some(v) = peak {
+                hwm.figures[b].push(v);
+            }
+        }
+        if connections == "0" {
+            continue;
+        }
+        for &b in &order {
+            let name = brokers[b];
+            // A fresh broker: one that served connections before reuses freed memory.
+            let _ = std::fs::remove_dir_all(work.join("data"));
+            let broker = start(name, root, &work)?;
+            let pid = broker.child.id();
+            let args = [
+                "conns",
+                "--connections",
+                connections.as_str(),
+                "--duration",
+                "10",
+            ];
+            let json = yardstick(&ys, &args, broker.port, pid)?;
+            if let Some(v) = figure(&json, "kib_per_conn") {
+                kib.figures[b].push(v);
+            }
+            if let Some(v) = figure(&json, "connect_rate") {
+                rate.figures[b].push(v);
+            }
+            if let Some(v) = figure(&json, "rss_hwm_kib") {
+                conn_hwm.figures[b].push(v / 1024.0);
+            }
+            eprintln!(
+                "run {} {} conns: {:?} KiB/conn, {:?} conn/s, connected {:?}, alive {:?}, {}",
+                run_no + 1,
+                broker.name,
+                figure(&json, "kib_per_conn"),
+                figure(&json, "connect_rate"),
+                figure(&json, "connected"),
+                figure(&json, "alive"),
+                failures(&json)
+            );
+        }
     }
+    let mut rows: Vec<Row> = rows.into_iter().flatten().collect();
     rows.extend([kib, rate, hwm, conn_hwm]);
-    // The two latency rows are one scenario run twice: one loss row and one CPU row suffice.
-    rows.extend(lost.into_iter().filter(|r| !r.label.contains("p99.9")));
-    rows.extend(cpu.into_iter().filter(|r| !r.label.contains("p99.9")));
+    rows.extend(lost);
+    rows.extend(cpu);
     println!();
     print!("| scenario |");
     for name in &brokers {
@@ -527,6 +587,26 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The scenarios named in a `--scenarios` list (comma-separated).
+fn parse_scenarios(list: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect();
+    if names.is_empty() {
+        bail!("--scenarios needs a list such as pairs,fanout1");
+    }
+    for name in &names {
+        if !SCENARIOS.iter().any(|s| s.name == name) {
+            let known: Vec<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+            bail!("unknown scenario {name:?} (known: {})", known.join(", "));
+        }
+    }
+    Ok(names)
+}
+
 /// Where cargo puts build output (`CARGO_TARGET_DIR` or `<root>/target`).
 pub(crate) fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -548,6 +628,16 @@ mod tests {
         );
         assert!(parse_peers("rmqttd").is_err());
         assert!(parse_peers("").is_err());
+    }
+
+    #[test]
+    fn scenarios_are_named_from_the_table() {
+        assert_eq!(
+            parse_scenarios("pairs, latency").unwrap(),
+            ["pairs", "latency"]
+        );
+        assert!(parse_scenarios("fanout").is_err());
+        assert!(parse_scenarios("").is_err());
     }
 
     #[test]
