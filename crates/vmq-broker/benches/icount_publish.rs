@@ -1,7 +1,8 @@
 //! Instruction-count benchmark of the publish-to-deliver path, counted with valgrind's
 //! callgrind so a regression shows on a noisy machine (as rustls' ci-bench does): one message
 //! routed through the subscription trie into the queues of S subscribers, taken by each
-//! subscriber's session, encoded as PUBLISH into its write buffer, and (QoS 1) acknowledged.
+//! subscriber's session, encoded as PUBLISH into its write buffer, and (QoS 1) acknowledged:
+//! at once, or with a window of 16 messages left in flight (as a busy subscriber has).
 //! No sockets: this is the work the broker does per message besides reading and writing.
 //!
 //! `cargo bench -p vmq-broker --bench icount_publish` re-runs this binary under
@@ -31,10 +32,13 @@ struct Fixture {
     matches: MatchBuffer,
     taken: Vec<QueuedDelivery>,
     qos: QoS,
+    /// Messages each subscriber leaves unacknowledged (its window in flight) before acking
+    /// the oldest; 0 acknowledges every one at once.
+    window: usize,
     delivered: usize,
 }
 
-fn fixture(subscribers: usize, qos: QoS) -> Fixture {
+fn fixture(subscribers: usize, qos: QoS, window: usize) -> Fixture {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -95,6 +99,7 @@ fn fixture(subscribers: usize, qos: QoS) -> Fixture {
         matches: MatchBuffer::new(),
         taken: Vec::with_capacity(64),
         qos,
+        window,
         delivered: 0,
     }
 }
@@ -125,9 +130,10 @@ fn icount_publish_to_deliver(f: &mut Fixture, msg: Arc<Message>, now: Instant) {
         }
         session.transmit().clear();
         if f.qos != QoS::AtMostOnce {
-            // The subscriber acknowledges what it got (packet ids count up from 1).
-            let inflight = session.inflight_len() as u16;
-            for _ in 0..inflight {
+            // The subscriber acknowledges what it got beyond its window, oldest first (packet
+            // ids count up from 1).
+            let unacked = session.inflight_len().saturating_sub(f.window);
+            for _ in 0..unacked {
                 let id = next_acked(session);
                 session.handle_packet(now, Packet::PubAck(PubAck::new(id)));
             }
@@ -146,8 +152,8 @@ fn next_acked(session: &Session) -> u16 {
 }
 
 /// Publishes `n` messages through a fixture of `subscribers`; true when all were delivered.
-fn child(subscribers: usize, qos: QoS, n: usize) -> bool {
-    let mut f = fixture(subscribers, qos);
+fn child(subscribers: usize, qos: QoS, window: usize, n: usize) -> bool {
+    let mut f = fixture(subscribers, qos, window);
     let now = Instant::now();
     let messages: Vec<Arc<Message>> = (0..n).map(|i| message(i as u128 + 1, qos)).collect();
     for msg in messages {
@@ -156,26 +162,30 @@ fn child(subscribers: usize, qos: QoS, n: usize) -> bool {
     f.delivered == n * subscribers
 }
 
-fn cases() -> Vec<(&'static str, usize, QoS)> {
+/// Name, subscribers, QoS, window in flight.
+fn cases() -> Vec<(&'static str, usize, QoS, usize)> {
     vec![
-        ("1 sub, qos0", 1, QoS::AtMostOnce),
-        ("1 sub, qos1", 1, QoS::AtLeastOnce),
-        ("10 subs, qos0", 10, QoS::AtMostOnce),
-        ("10 subs, qos1", 10, QoS::AtLeastOnce),
-        ("100 subs, qos1", 100, QoS::AtLeastOnce),
+        ("1 sub, qos0", 1, QoS::AtMostOnce, 0),
+        ("1 sub, qos1", 1, QoS::AtLeastOnce, 0),
+        ("1 sub, qos1, 16 in flight", 1, QoS::AtLeastOnce, 16),
+        ("10 subs, qos0", 10, QoS::AtMostOnce, 0),
+        ("10 subs, qos1", 10, QoS::AtLeastOnce, 0),
+        ("100 subs, qos1", 100, QoS::AtLeastOnce, 0),
+        ("100 subs, qos1, 16 in flight", 100, QoS::AtLeastOnce, 16),
     ]
 }
 
-fn measure(exe: &str, subscribers: usize, qos: QoS) -> Result<f64, String> {
-    let (subs, qos, n) = (
+fn measure(exe: &str, subscribers: usize, qos: QoS, window: usize) -> Result<f64, String> {
+    let (subs, qos, window, n) = (
         subscribers.to_string(),
         (qos as u8).to_string(),
+        window.to_string(),
         N.to_string(),
     );
     let collected = callgrind::collected_instructions(
         exe,
         "*icount_publish_to_deliver*",
-        &["--child", &subs, &qos, &n],
+        &["--child", &subs, &qos, &window, &n],
         &format!("{subscribers} subscribers"),
     )?;
     Ok(collected as f64 / (N * subscribers) as f64)
@@ -183,12 +193,13 @@ fn measure(exe: &str, subscribers: usize, qos: QoS) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if let [_, flag, subs, qos, n] = &args[..] {
+    if let [_, flag, subs, qos, window, n] = &args[..] {
         if flag == "--child" {
             let subs = subs.parse().unwrap_or(1);
             let qos = QoS::from_u8(qos.parse().unwrap_or(0)).unwrap_or(QoS::AtMostOnce);
+            let window = window.parse().unwrap_or(0);
             let n = n.parse().unwrap_or(N);
-            return if child(subs, qos, n) {
+            return if child(subs, qos, window, n) {
                 ExitCode::SUCCESS
             } else {
                 eprintln!("icount_publish: not every message was delivered");
@@ -197,8 +208,8 @@ fn main() -> ExitCode {
         }
     }
     if !args.iter().any(|a| a == "--bench") {
-        for (name, subs, qos) in cases() {
-            if !child(subs, qos, 50) {
+        for (name, subs, qos, window) in cases() {
+            if !child(subs, qos, window, 50) {
                 eprintln!("icount_publish: {name}: not every message was delivered");
                 return ExitCode::FAILURE;
             }
@@ -213,9 +224,9 @@ fn main() -> ExitCode {
         }
     };
     println!("instructions per delivery, publish -> route -> queue -> session -> PUBLISH encoded (callgrind)");
-    for (name, subs, qos) in cases() {
-        match measure(&exe, subs, qos) {
-            Ok(n) => println!("{name:<16} {n:>10.0}"),
+    for (name, subs, qos, window) in cases() {
+        match measure(&exe, subs, qos, window) {
+            Ok(n) => println!("{name:<28} {n:>10.0}"),
             Err(e) => {
                 eprintln!("icount_publish: {e}");
                 return ExitCode::FAILURE;

@@ -152,6 +152,16 @@ pub struct ConnectAccepted {
     pub resume: Vec<Inflight>,
 }
 
+/// How many steps the packet id allocator takes from `from` to `to` (ids 1..=65535 wrap).
+fn id_distance(from: u16, to: u16) -> u32 {
+    let (from, to) = (u32::from(from), u32::from(to));
+    if to >= from {
+        to - from
+    } else {
+        to + 65535 - from
+    }
+}
+
 /// An outgoing QoS 1/2 message that the client has not acknowledged completely.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inflight {
@@ -198,6 +208,13 @@ pub struct Session {
     auth_method: Option<Utf8Str>,
     // Outgoing flow.
     inflight: VecDeque<Inflight>,
+    /// No entry of `inflight` was sent before this (a lower bound, exact after a retry): the
+    /// retry timer is armed from it without a scan per round.
+    retry_floor: Option<Instant>,
+    /// Every entry of `inflight` got its packet id from [`Session::allocate_packet_id`], in
+    /// order (false once a resumed message keeps its own id, until `inflight` empties): the
+    /// ids in use then lie between the front's and the back's, and a new id needs no scan.
+    ids_in_order: bool,
     send_window: usize,
     client_receive_max: u16,
     next_packet_id: u16,
@@ -238,6 +255,8 @@ impl Session {
             session_expiry_interval: 0,
             auth_method: None,
             inflight: VecDeque::new(),
+            retry_floor: None,
+            ids_in_order: true,
             send_window: 0,
             client_receive_max: u16::MAX,
             next_packet_id: 1,
@@ -594,7 +613,7 @@ impl Session {
             };
             entry.sent_at = now;
             self.resend(&entry);
-            self.inflight.push_back(entry);
+            self.push_inflight(entry);
         }
     }
 
@@ -828,7 +847,7 @@ impl Session {
         if !self.send_publish(now, &delivery, qos, packet_id, false) {
             return Ok(());
         }
-        self.inflight.push_back(Inflight {
+        self.push_inflight(Inflight {
             packet_id,
             qos,
             awaiting_ack: true,
@@ -909,7 +928,35 @@ impl Session {
     }
 
     fn packet_id_in_use(&self, id: u16) -> bool {
+        let (Some(front), Some(back)) = (self.inflight.front(), self.inflight.back()) else {
+            return false;
+        };
+        if self.ids_in_order
+            && id_distance(front.packet_id, id) > id_distance(front.packet_id, back.packet_id)
+        {
+            return false;
+        }
         self.inflight.iter().any(|e| e.packet_id == id)
+    }
+
+    /// Appends to `inflight`, keeping `retry_floor` a lower bound of the entries' send times
+    /// and `ids_in_order` true only while the ids, read from the front, go forward.
+    fn push_inflight(&mut self, entry: Inflight) {
+        match (self.inflight.front(), self.inflight.back()) {
+            (Some(front), Some(back)) => {
+                self.retry_floor = Some(
+                    self.retry_floor
+                        .map_or(entry.sent_at, |f| f.min(entry.sent_at)),
+                );
+                self.ids_in_order &= id_distance(front.packet_id, entry.packet_id)
+                    > id_distance(front.packet_id, back.packet_id);
+            }
+            _ => {
+                self.retry_floor = Some(entry.sent_at);
+                self.ids_in_order = true;
+            }
+        }
+        self.inflight.push_back(entry);
     }
 
     fn inflight_position(&self, packet_id: u16) -> Option<usize> {
@@ -963,14 +1010,14 @@ impl Session {
         }
     }
 
+    /// When the oldest unacknowledged message is due for a resend, or a little earlier (see
+    /// `retry_floor`; [`Session::retry`] then finds nothing due and makes the floor exact).
     fn retry_deadline(&self) -> Option<Instant> {
-        if self.version.is_v5() || self.config.retry_interval.is_zero() {
+        if self.version.is_v5() || self.config.retry_interval.is_zero() || self.inflight.is_empty()
+        {
             return None;
         }
-        self.inflight
-            .iter()
-            .map(|e| e.sent_at + self.config.retry_interval)
-            .min()
+        self.retry_floor.map(|f| f + self.config.retry_interval)
     }
 
     /// MQTT 3.x: resend what was not acknowledged within `retry_interval` (PUBLISH with DUP, or
@@ -991,6 +1038,7 @@ impl Session {
                 self.resend(&entry);
             }
         }
+        self.retry_floor = self.inflight.iter().map(|e| e.sent_at).min();
     }
 
     fn resend(&mut self, entry: &Inflight) {

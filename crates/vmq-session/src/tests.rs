@@ -805,3 +805,75 @@ fn malformed_connect_of_a_v5_client_gets_connack_with_the_reason_code() {
     }
     assert!(h.session.is_closed());
 }
+
+/// Delivers one QoS 1 message; the packet id it was sent with.
+fn deliver_qos1(h: &mut Harness) -> u16 {
+    h.session
+        .deliver(h.now, delivery("t", QoS::AtLeastOnce))
+        .expect("window has room");
+    match h.sent().as_slice() {
+        [Packet::Publish(p)] => p.packet_id,
+        other => panic!("expected one PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
+fn mqtt_2_2_1_3_packet_ids_in_flight_stay_unique_across_the_wrap() {
+    // Two messages are never acknowledged while more than a lap of ids goes by around them,
+    // acknowledged out of order in small batches: no id may be handed out twice.
+    let mut h = connected(ProtocolVersion::V3_1_1);
+    let stuck = [deliver_qos1(&mut h), {
+        for _ in 0..5 {
+            let id = deliver_qos1(&mut h);
+            h.send(Packet::PubAck(PubAck::new(id)));
+        }
+        deliver_qos1(&mut h)
+    }];
+    let mut in_flight: std::collections::BTreeSet<u16> = stuck.into_iter().collect();
+    let _ = h.actions();
+    let mut batch = Vec::new();
+    for round in 0..140_000u32 {
+        let id = deliver_qos1(&mut h);
+        assert!(
+            in_flight.insert(id),
+            "id {id} handed out twice (round {round})"
+        );
+        batch.push(id);
+        if batch.len() == 3 || round % 7 == 0 {
+            // Newest first: the session's queue of ids in flight is no longer in send order.
+            for id in batch.drain(..).rev() {
+                h.send(Packet::PubAck(PubAck::new(id)));
+                in_flight.remove(&id);
+            }
+        }
+    }
+    assert_eq!(h.session.inflight_len(), in_flight.len());
+    assert!(in_flight.is_superset(&stuck.into_iter().collect()));
+}
+
+#[test]
+fn v3_retry_follows_the_oldest_unacknowledged_message() {
+    let mut h = connected(ProtocolVersion::V3_1_1);
+    let first = deliver_qos1(&mut h);
+    h.advance(Duration::from_secs(5));
+    let second = deliver_qos1(&mut h);
+    h.advance(Duration::from_secs(1));
+    h.send(Packet::PubAck(PubAck::new(first)));
+    // The first one's deadline (20 s) passes: nothing is due.
+    h.advance(Duration::from_secs(14));
+    assert!(h.sent().is_empty());
+    h.advance(Duration::from_secs(4));
+    assert!(h.sent().is_empty());
+    // The second one's (25 s) does.
+    h.advance(Duration::from_secs(1));
+    assert!(matches!(h.sent().as_slice(), [Packet::Publish(p)] if p.dup && p.packet_id == second));
+    // Then again a retry interval after its resend, not before.
+    h.advance(Duration::from_secs(19));
+    assert!(h.sent().is_empty());
+    assert_eq!(
+        h.session.poll_timeout(),
+        Some(h.now + Duration::from_secs(1))
+    );
+    h.advance(Duration::from_secs(1));
+    assert!(matches!(h.sent().as_slice(), [Packet::Publish(p)] if p.dup && p.packet_id == second));
+}
