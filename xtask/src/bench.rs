@@ -451,6 +451,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         None,
         n,
     );
+    let mut floors: Vec<crate::floor::Floor> = Vec::new();
     for run_no in 0..runs {
         let order: Vec<usize> = (0..n).map(|k| (k + run_no) % n).collect();
         let mut peak_mib: Vec<Option<f64>> = vec![None; n];
@@ -495,6 +496,15 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                     peak_mib[b] = Some(peak_mib[b].unwrap_or(0.0).max(v / 1024.0));
                 }
             }
+        }
+        if scenarios.iter().any(|s| s.name == "latency") {
+            let secs = duration.parse::<f64>().unwrap_or(10.0).max(2.0);
+            let floor = crate::floor::measure(Duration::from_secs_f64(secs))?;
+            eprintln!(
+                "run {} machine floor (relay, no broker): {floor:?}",
+                run_no + 1
+            );
+            floors.push(floor);
         }
         for (b, peak) in peak_mib.into_iter().enumerate() {
             if let Some(v) = peak {
@@ -584,6 +594,21 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         "\n(ratio > 1 means vernemq-rs is better; medians of {runs} runs of {duration} s; \
          CPU in % of one core, 200 = both)"
     );
+    if !floors.is_empty() {
+        let m = |f: fn(&crate::floor::Floor) -> f64| {
+            median(floors.iter().map(f).collect()).unwrap_or(0.0)
+        };
+        println!(
+            "machine floor at the latency scenario's rate, a bare relay of two loopback hops and \
+             no broker (what no broker here can beat): p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, \
+             max {:.0} us (medians of {} runs)",
+            m(|f| f.p50),
+            m(|f| f.p99),
+            m(|f| f.p999),
+            m(|f| f.max),
+            floors.len()
+        );
+    }
     Ok(())
 }
 

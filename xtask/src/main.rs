@@ -2,7 +2,8 @@
 //! mosquitto and mosquitto-clients, chromium and haproxy, paho-mqtt from PyPI, MQTT.js from npm)
 //! when they are missing and runs every test of the workspace; `deps` only installs; `icount`
 //! prints the codec's instructions per packet under callgrind (vmq-codec next to mqttbytes);
-//! `bench` and `bench-transports` are the whole-broker benchmarks against peers.
+//! `bench` and `bench-transports` are the whole-broker benchmarks against peers; `floor` measures
+//! the machine's own latency floor (see `floor.rs`).
 
 use std::{
     path::{Path, PathBuf},
@@ -13,6 +14,7 @@ use anyhow::{bail, Context, Result};
 
 mod bench;
 mod bench_transports;
+mod floor;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,17 +28,34 @@ fn main() -> Result<()> {
         Some("bench-transports") => bench_transports::bench_transports(&root(), &args[1..]),
         Some("bench-auth") => bench_transports::bench_auth(&root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
+        Some("floor") => {
+            let secs = args
+                .iter()
+                .position(|a| a == "--duration")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(10.0)
+                .max(2.0);
+            let floor = floor::measure(std::time::Duration::from_secs_f64(secs))?;
+            println!(
+                "bare loopback relay at 5,000 msg/s: p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us",
+                floor.p50, floor.p99, floor.p999, floor.max
+            );
+            Ok(())
+        }
         _ => {
             eprintln!("usage: cargo xtask <test|deps|bench|bench-transports|icount> [args]");
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
-            eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto,rumqttd,rmqtt]: yardstick vs peers");
+            eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto,rumqttd,rmqtt] [--scenarios a,b]");
+            eprintln!("         [--connections C]: yardstick vs peers");
             eprintln!(
                 "  bench-transports [--runs N] [--duration S] [--clients N] [--pairs N] [--no-peer]:"
             );
             eprintln!("         TLS handshakes/s, TLS/WS/WSS vs plain throughput, vs Mosquitto");
             eprintln!("  bench-auth  connects/s and QoS 1 throughput with vmq_passwd + vmq_acl vs anonymous");
             eprintln!("  icount [case filter]  instructions per packet (codec) and per delivery (broker) under valgrind");
+            eprintln!("  floor  [--duration S]  this machine's latency floor: a bare loopback relay at 5,000 msg/s");
             std::process::exit(2);
         }
     }
