@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use vmq_codec::{
-    decode_from, Connect, DecodeLimits, Disconnect, Packet, ProtocolVersion, PubAck, Publish, QoS,
-    ReasonCode, Subscribe,
+    decode_from, Connect, DecodeLimits, Packet, ProtocolVersion, PubAck, Publish, QoS, ReasonCode,
+    Subscribe,
 };
 
 type Error = Box<dyn std::error::Error>;
@@ -90,11 +90,11 @@ fn main() -> Result<(), Error> {
 
     let topic = "vmq-codec/example/hello";
     let body = format!("hello over MQTT {version:?}");
-    c.send(&Packet::Publish(Publish {
+    c.send(&Packet::Publish(Box::new(Publish {
         qos: QoS::AtLeastOnce,
         packet_id: 2,
         ..Publish::new(topic, body.clone().into_bytes())
-    }))?;
+    })))?;
 
     // The PUBACK for our message and the message itself may come in either order.
     let (mut acked, mut received) = (false, false);
@@ -114,7 +114,7 @@ fn main() -> Result<(), Error> {
         }
     }
 
-    c.send(&Packet::Disconnect(Disconnect::default()))?;
+    c.send(&Packet::Disconnect(Box::default()))?;
     println!("ok: connected, subscribed, published and received with {version:?}");
     Ok(())
 }

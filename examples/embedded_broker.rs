@@ -105,7 +105,7 @@ async fn selftest(addr: std::net::SocketAddr) -> std::io::Result<()> {
     let mut publish = Publish::new("demo/hello", bytes::Bytes::from_static(b"world"));
     publish.qos = QoS::AtLeastOnce;
     publish.packet_id = 2;
-    send(&mut stream, Packet::Publish(publish)).await?;
+    send(&mut stream, Packet::Publish(Box::new(publish))).await?;
     // PUBACK and our own message, in either order.
     for _ in 0..2 {
         match recv(&mut stream, &mut buf).await? {

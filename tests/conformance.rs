@@ -476,7 +476,7 @@ statement!(
         Packet::Connect(Box::new(Connect::new(V5, "x"))).encode(V5, &mut bytes).expect("encode");
         let mut p = Publish::new("refused/t", Bytes::from_static(b"x"));
         p.retain = true;
-        Packet::Publish(p).encode(V5, &mut bytes).expect("encode");
+        Packet::Publish(Box::new(p)).encode(V5, &mut bytes).expect("encode");
         c.send_raw(&bytes).await;
         let got = c.expect_closed().await;
         assert!(matches!(&got[..], [Packet::ConnAck(a)] if a.reason_code == ReasonCode::NotAuthorized), "{got:?}");
@@ -766,7 +766,7 @@ statement!(
         let mut p = Client::connect(b.addr(), V5, "p").await;
         let mut m = Publish::new("", Bytes::from_static(b"2"));
         m.properties.topic_alias = Some(1);
-        p.send(Packet::Publish(m)).await;
+        p.send(Packet::Publish(Box::new(m))).await;
         assert_eq!(p.expect_disconnect().await, Some(ReasonCode::ProtocolError));
     }
 );
@@ -796,7 +796,7 @@ statement!(
         let mut m = Publish::new("al/0", Bytes::new());
         m.properties.topic_alias = Some(0);
         let mut bad = Client::connect(b.addr(), V5, "bad").await;
-        bad.send(Packet::Publish(m)).await;
+        bad.send(Packet::Publish(Box::new(m))).await;
         assert_eq!(bad.expect_disconnect().await, Some(ReasonCode::TopicAliasInvalid));
     }
 );
@@ -808,17 +808,17 @@ statement!(
         let mut c = Client::connect(b.addr(), V5, "c").await;
         let mut m = qos1("ack", b"1");
         m.packet_id = 4242;
-        c.send(Packet::Publish(m)).await;
+        c.send(Packet::Publish(Box::new(m))).await;
         assert!(matches!(c.recv().await, Packet::PubAck(a) if a.packet_id == 4242));
         let mut m = qos1("ack", b"2");
         m.qos = QoS::ExactlyOnce;
         m.packet_id = 77;
-        c.send(Packet::Publish(m)).await;
+        c.send(Packet::Publish(Box::new(m))).await;
         assert!(matches!(c.recv().await, Packet::PubRec(a) if a.packet_id == 77));
         c.send(Packet::PubRel(PubRel::new(77))).await;
         assert!(matches!(c.recv().await, Packet::PubComp(a) if a.packet_id == 77));
         m = Publish::new("ack", Bytes::from_static(b"0"));
-        c.send(Packet::Publish(m)).await;
+        c.send(Packet::Publish(Box::new(m))).await;
         c.send(Packet::PingReq).await;
         assert_eq!(c.recv().await, Packet::PingResp, "nothing for QoS 0");
     }
@@ -1105,10 +1105,10 @@ statement!(
         let mut m = qos1("q2", b"once");
         m.qos = QoS::ExactlyOnce;
         m.packet_id = 5;
-        p.send(Packet::Publish(m.clone())).await;
+        p.send(Packet::Publish(Box::new(m.clone()))).await;
         assert!(matches!(p.recv().await, Packet::PubRec(a) if a.packet_id == 5));
         m.dup = true;
-        p.send(Packet::Publish(m)).await;
+        p.send(Packet::Publish(Box::new(m))).await;
         assert!(matches!(p.recv().await, Packet::PubRec(a) if a.packet_id == 5));
         p.send(Packet::PubRel(PubRel::new(5))).await;
         assert!(matches!(p.recv().await, Packet::PubComp(a) if a.packet_id == 5));

@@ -709,7 +709,7 @@ async fn v5_topic_alias_client_to_broker() {
         // An alias above the maximum is a protocol error: DISCONNECT 0x94.
         let mut bad = Publish::new("alias/x", Bytes::from_static(b"3"));
         bad.properties.topic_alias = Some(6);
-        p.send(Packet::Publish(bad)).await;
+        p.send(Packet::Publish(Box::new(bad))).await;
         assert_eq!(
             p.expect_disconnect().await,
             Some(ReasonCode::TopicAliasInvalid)
@@ -895,10 +895,10 @@ async fn max_message_size_refuses_oversized_packets() {
             s.subscribe("big", QoS::AtLeastOnce).await;
             p.publish("big", &[1u8; 100], QoS::AtLeastOnce, false).await;
             assert_eq!(s.recv_publish().await.payload.len(), 100);
-            p.send(Packet::Publish(Publish::new(
+            p.send(Packet::Publish(Box::new(Publish::new(
                 "big",
                 Bytes::from(vec![2u8; 300]),
-            )))
+            ))))
             .await;
             let code = p.expect_disconnect().await;
             if version.is_v5() {
@@ -1001,7 +1001,7 @@ async fn qos1_burst(p: &mut Client, topic: &str, n: u16, payload: impl Fn(u16) -
         let mut m = Publish::new(topic, payload(i));
         m.qos = QoS::AtLeastOnce;
         m.packet_id = i + 1;
-        p.send(Packet::Publish(m)).await;
+        p.send(Packet::Publish(Box::new(m))).await;
     }
     for i in 0..n {
         p.wait_for(|a| matches!(a, Packet::PubAck(a) if a.packet_id == i + 1))
@@ -1071,8 +1071,11 @@ async fn qos0_overload_drops_are_bounded_and_every_one_is_counted() {
         const N: usize = 20_000;
         let payload = Bytes::from(vec![7u8; 1024]);
         for _ in 0..N {
-            p.send(Packet::Publish(Publish::new("q", payload.clone())))
-                .await;
+            p.send(Packet::Publish(Box::new(Publish::new(
+                "q",
+                payload.clone(),
+            ))))
+            .await;
         }
         // A PINGRESP behind them: the broker has handled every publish.
         p.send(Packet::PingReq).await;

@@ -489,14 +489,14 @@ async fn enhanced_auth_continue_then_success() {
             Some(Bytes::from_static(b"server24"))
         );
         client
-            .send(Packet::Auth(Auth {
+            .send(Packet::Auth(Box::new(Auth {
                 reason_code: ReasonCode::ContinueAuthentication,
                 properties: AuthProperties {
                     authentication_method: Some(Utf8Str::from("SCRAM")),
                     authentication_data: Some(Bytes::from_static(b"second")),
                     ..AuthProperties::default()
                 },
-            }))
+            })))
             .await;
         let Packet::ConnAck(connack) = client.recv().await else {
             panic!("CONNACK expected")

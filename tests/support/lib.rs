@@ -228,7 +228,7 @@ impl Client {
         let mut c = Client::tcp(addr, connect.protocol).await;
         c.send(Packet::Connect(Box::new(connect))).await;
         match c.recv().await {
-            Packet::ConnAck(ack) => (c, ack),
+            Packet::ConnAck(ack) => (c, *ack),
             other => panic!("expected CONNACK, got {other:?}"),
         }
     }
@@ -430,7 +430,7 @@ impl Client {
             p.packet_id = self.next_packet_id();
         }
         let (qos, id) = (p.qos, p.packet_id);
-        self.send(Packet::Publish(p)).await;
+        self.send(Packet::Publish(Box::new(p))).await;
         match qos {
             QoS::AtMostOnce => ReasonCode::Success,
             QoS::AtLeastOnce => {
@@ -470,7 +470,7 @@ impl Client {
         if self.auto_ack {
             self.ack(&p).await;
         }
-        p
+        *p
     }
 
     /// Receives exactly `n` PUBLISHes without acknowledging them (each within [`WAIT`]).
@@ -478,7 +478,7 @@ impl Client {
         let mut got = Vec::with_capacity(n);
         while got.len() < n {
             match self.wait_for(|p| matches!(p, Packet::Publish(_))).await {
-                Packet::Publish(p) => got.push(p),
+                Packet::Publish(p) => got.push(*p),
                 _ => unreachable!(),
             }
         }
@@ -518,13 +518,13 @@ impl Client {
 
     /// Sends DISCONNECT (normal) and closes the socket.
     pub async fn disconnect(mut self) {
-        self.send(Packet::Disconnect(Disconnect::default())).await;
+        self.send(Packet::Disconnect(Box::default())).await;
         let _ = self.stream.shutdown().await;
     }
 
     /// Sends a DISCONNECT with `code` (MQTT 5) and closes.
     pub async fn disconnect_with(mut self, d: Disconnect) {
-        self.send(Packet::Disconnect(d)).await;
+        self.send(Packet::Disconnect(Box::new(d))).await;
         let _ = self.stream.shutdown().await;
     }
 

@@ -136,7 +136,7 @@ async fn publish_until_dead(
             p.qos = QoS::AtLeastOnce;
             p.packet_id = next_id;
             p.topic = format!("crash/{publisher}").as_str().into();
-            if conn.send(&Packet::Publish(p)).await.is_none() {
+            if conn.send(&Packet::Publish(Box::new(p))).await.is_none() {
                 return seq + 1;
             }
             inflight.insert(next_id, seq);

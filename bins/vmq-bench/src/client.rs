@@ -11,8 +11,8 @@ use tokio::{
     net::TcpStream,
 };
 use vmq_codec::{
-    decode_from, Connect, DecodeLimits, Disconnect, Packet, ProtocolVersion, Publish, QoS,
-    ReasonCode, Subscribe, Utf8Str,
+    decode_from, Connect, DecodeLimits, Packet, ProtocolVersion, Publish, QoS, ReasonCode,
+    Subscribe, Utf8Str,
 };
 
 use crate::error::BenchError;
@@ -206,10 +206,7 @@ impl Conn {
 
     /// Sends DISCONNECT and closes the connection; errors are ignored (the run is over).
     pub async fn disconnect(mut self) {
-        if self
-            .queue(&Packet::Disconnect(Disconnect::default()))
-            .is_ok()
-        {
+        if self.queue(&Packet::Disconnect(Box::default())).is_ok() {
             self.flush().await.ok();
         }
         self.stream.shutdown().await.ok();

@@ -207,7 +207,7 @@ impl Client {
         let mut p = Publish::new(topic, Bytes::from_static(b"payload"));
         p.qos = QoS::AtLeastOnce;
         p.packet_id = id;
-        self.send(Packet::Publish(p)).await;
+        self.send(Packet::Publish(Box::new(p))).await;
         match self.recv().await? {
             Packet::PubAck(a) if a.packet_id == id => Ok(a.reason_code),
             other => panic!("expected PUBACK, got {other:?}"),
@@ -215,10 +215,10 @@ impl Client {
     }
 
     async fn publish_qos0(&mut self, topic: &str) {
-        self.send(Packet::Publish(Publish::new(
+        self.send(Packet::Publish(Box::new(Publish::new(
             topic,
             Bytes::from_static(b"q0"),
-        )))
+        ))))
         .await;
     }
 

@@ -69,7 +69,7 @@ async fn packets_may_span_and_share_frames() {
     publish.packet_id = 2;
     let both = encode(&[
         Packet::Subscribe(Subscribe::new(1, "ws/#", QoS::AtLeastOnce)),
-        Packet::Publish(publish),
+        Packet::Publish(Box::new(publish)),
     ]);
     ws.send(Message::binary(both)).await.unwrap();
 
@@ -126,7 +126,7 @@ async fn path_subprotocol_and_frame_rules() {
     let (mut c, _) = Mqtt::connect(WsIo::new(ws), "big", None).await;
     let mut big = Publish::new("big", bytes::Bytes::from(vec![7u8; 4096]));
     big.qos = QoS::AtMostOnce;
-    let frame = encode(&[Packet::Publish(big)]);
+    let frame = encode(&[Packet::Publish(Box::new(big))]);
     let _ = c.stream.get_mut().send(Message::binary(frame)).await;
     assert!(c.recv().await.is_none());
     broker.shutdown().await;

@@ -125,7 +125,7 @@ impl Packet {
         let mut r = Reader::new(&frame, h.header_len, frame.len());
         let p = match packet {
             PacketType::Connect => Packet::Connect(Box::new(connect(&mut r)?)),
-            PacketType::ConnAck => Packet::ConnAck(connack(&mut r, v5)?),
+            PacketType::ConnAck => Packet::ConnAck(Box::new(connack(&mut r, v5)?)),
             PacketType::Publish => return Err(DecodeError::InvalidPacketType(ptype)),
             PacketType::PubAck => {
                 let (packet_id, reason_code, properties) = pub_response(&mut r, packet, v5)?;
@@ -165,8 +165,8 @@ impl Packet {
             PacketType::UnsubAck => Packet::UnsubAck(unsuback(&mut r, v5)?),
             PacketType::PingReq => Packet::PingReq,
             PacketType::PingResp => Packet::PingResp,
-            PacketType::Disconnect => Packet::Disconnect(disconnect(&mut r, v5)?),
-            PacketType::Auth => Packet::Auth(auth(&mut r)?),
+            PacketType::Disconnect => Packet::Disconnect(Box::new(disconnect(&mut r, v5)?)),
+            PacketType::Auth => Packet::Auth(Box::new(auth(&mut r)?)),
         };
         r.finish()?;
         Ok(p)
@@ -328,7 +328,7 @@ fn publish(frame: Bytes, header_len: usize, flags: u8, v5: bool) -> Result<Packe
     let at = r.pos();
     let mut payload = frame;
     payload.advance(at);
-    Ok(Packet::Publish(Publish {
+    Ok(Packet::Publish(Box::new(Publish {
         dup,
         qos,
         retain,
@@ -336,7 +336,7 @@ fn publish(frame: Bytes, header_len: usize, flags: u8, v5: bool) -> Result<Packe
         packet_id,
         properties,
         payload,
-    }))
+    })))
 }
 
 /// PUBACK, PUBREC, PUBREL, PUBCOMP: packet id, then for MQTT 5 an optional reason code and

@@ -148,8 +148,11 @@ pub type UserProperty = (Utf8Str, Utf8Str);
 #[allow(missing_docs)]
 pub enum Packet {
     Connect(Box<Connect>),
-    ConnAck(ConnAck),
-    Publish(Publish),
+    /// Boxed, as are the other rare packets with large properties (DISCONNECT, AUTH), so that
+    /// the common ones (a PUBACK for each delivery) are not moved around at their size.
+    ConnAck(Box<ConnAck>),
+    /// Boxed: a PUBLISH is the largest common packet.
+    Publish(Box<Publish>),
     PubAck(PubAck),
     PubRec(PubRec),
     PubRel(PubRel),
@@ -160,9 +163,15 @@ pub enum Packet {
     UnsubAck(UnsubAck),
     PingReq,
     PingResp,
-    Disconnect(Disconnect),
+    Disconnect(Box<Disconnect>),
     /// MQTT 5 only.
-    Auth(Auth),
+    Auth(Box<Auth>),
+}
+
+impl From<Publish> for Packet {
+    fn from(publish: Publish) -> Packet {
+        Packet::Publish(Box::new(publish))
+    }
 }
 
 /// CONNECT.

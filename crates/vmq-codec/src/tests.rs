@@ -90,7 +90,7 @@ fn auth_packet_type_is_invalid_before_v5() {
     assert_eq!(err(&[0xF0, 0], V3_1), DecodeError::InvalidPacketType(15));
     assert_eq!(
         dec(&[0xF0, 0], V5),
-        Ok(Packet::Auth(Auth::new(ReasonCode::Success)))
+        Ok(Packet::Auth(Box::new(Auth::new(ReasonCode::Success))))
     );
 }
 
@@ -509,9 +509,12 @@ fn connack_v3_return_codes_map_to_reason_codes() {
         let f = [0x20, 2, 0, code];
         assert_eq!(
             dec(&f, V3_1_1).unwrap(),
-            Packet::ConnAck(ConnAck::new(rc, false))
+            Packet::ConnAck(Box::new(ConnAck::new(rc, false)))
         );
-        assert_eq!(enc(&Packet::ConnAck(ConnAck::new(rc, false)), V3_1), f);
+        assert_eq!(
+            enc(&Packet::ConnAck(Box::new(ConnAck::new(rc, false))), V3_1),
+            f
+        );
     }
     assert!(matches!(
         err(&[0x20, 2, 0, 6], V3_1_1),
@@ -520,7 +523,7 @@ fn connack_v3_return_codes_map_to_reason_codes() {
     // Any other refusal is sent as 3 (server unavailable).
     assert_eq!(
         enc(
-            &Packet::ConnAck(ConnAck::new(ReasonCode::Banned, false)),
+            &Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::Banned, false))),
             V3_1_1
         ),
         [0x20, 2, 0, 3]
@@ -572,7 +575,7 @@ fn connack_v5_with_properties() {
             authentication_data: Some(Bytes::from_static(b"d")),
         },
     };
-    let p = Packet::ConnAck(c);
+    let p = Packet::ConnAck(Box::new(c));
     assert_eq!(dec(&enc(&p, V5), V5).unwrap(), p);
 }
 
@@ -669,7 +672,7 @@ fn mqtt_2_2_1_3_publish_qos_1_packet_id_must_be_non_zero() {
 
 #[test]
 fn publish_v5_properties_round_trip() {
-    let p = Packet::Publish(Publish {
+    let p = Packet::Publish(Box::new(Publish {
         dup: true,
         qos: QoS::ExactlyOnce,
         retain: true,
@@ -686,7 +689,7 @@ fn publish_v5_properties_round_trip() {
             content_type: Some("ct".into()),
         },
         payload: Bytes::from_static(b""),
-    });
+    }));
     assert_eq!(dec(&enc(&p, V5), V5).unwrap(), p);
 }
 
@@ -1015,19 +1018,16 @@ fn ping_round_trip() {
 fn v5_3_14_2_1_bodyless_disconnect_means_success() {
     assert_eq!(
         dec(&[0xE0, 0], V5).unwrap(),
-        Packet::Disconnect(Disconnect::default())
+        Packet::Disconnect(Box::default())
     );
-    assert_eq!(
-        enc(&Packet::Disconnect(Disconnect::default()), V5),
-        [0xE0, 0]
-    );
+    assert_eq!(enc(&Packet::Disconnect(Box::default()), V5), [0xE0, 0]);
     // Reason code only.
     let d = Disconnect::new(ReasonCode::DisconnectWithWillMessage);
     assert_eq!(
         dec(&[0xE0, 1, 4], V5).unwrap(),
-        Packet::Disconnect(d.clone())
+        Packet::Disconnect(Box::new(d.clone()))
     );
-    assert_eq!(enc(&Packet::Disconnect(d), V5), [0xE0, 1, 4]);
+    assert_eq!(enc(&Packet::Disconnect(Box::new(d)), V5), [0xE0, 1, 4]);
 }
 
 #[test]
@@ -1041,7 +1041,7 @@ fn disconnect_v5_with_properties() {
             server_reference: Some("host2".into()),
         },
     };
-    let p = Packet::Disconnect(d);
+    let p = Packet::Disconnect(Box::new(d));
     assert_eq!(dec(&enc(&p, V5), V5).unwrap(), p);
     // v3 drops everything.
     assert_eq!(enc(&p, V3_1_1), [0xE0, 0]);
@@ -1063,7 +1063,7 @@ fn auth_v5_round_trip_and_reason_codes() {
             user_properties: vec![],
         },
     };
-    let p = Packet::Auth(a);
+    let p = Packet::Auth(Box::new(a));
     assert_eq!(dec(&enc(&p, V5), V5).unwrap(), p);
     assert!(matches!(
         err(&[0xF0, 1, 0x80], V5),
@@ -1083,7 +1083,7 @@ fn auth_v5_round_trip_and_reason_codes() {
 #[test]
 fn encode_rejects_overlong_strings_and_leaves_buffer_unchanged() {
     let long = "x".repeat(70_000);
-    let p = Packet::Publish(Publish::new(long.as_str(), Bytes::new()));
+    let p = Packet::Publish(Box::new(Publish::new(long.as_str(), Bytes::new())));
     let mut b = BytesMut::from(&b"keep"[..]);
     assert_eq!(
         p.encode(V3_1_1, &mut b),
@@ -1115,7 +1115,7 @@ fn encode_rejects_empty_subscribe_and_disallowed_reason_codes() {
 #[test]
 fn encode_large_publish_uses_multi_byte_remaining_length() {
     let payload = Bytes::from(vec![7u8; 2_100_000]);
-    let p = Packet::Publish(Publish::new("t", payload));
+    let p = Packet::Publish(Box::new(Publish::new("t", payload)));
     let b = enc(&p, V3_1_1);
     assert_eq!(b[1] & 0x80, 0x80);
     assert_eq!(check(&b, &DecodeLimits::default()), Ok(Some(b.len())));
@@ -1154,11 +1154,11 @@ fn publish_remaining_length_boundaries_round_trip() {
     for v in [V3_1_1, V5] {
         let fixed = 2 + 1 + 2 + usize::from(v == V5);
         for remaining in [127usize, 128, 16_383, 16_384] {
-            let p = Packet::Publish(Publish {
+            let p = Packet::Publish(Box::new(Publish {
                 qos: QoS::AtLeastOnce,
                 packet_id: 9,
                 ..Publish::new("t", vec![7u8; remaining - fixed])
-            });
+            }));
             let b = enc(&p, v);
             assert_eq!(check(&b, &DecodeLimits::default()), Ok(Some(b.len())));
             assert_eq!(dec(&b, v).unwrap(), p, "{remaining} {v:?}");

@@ -22,12 +22,15 @@ fn smoke_round_trips() {
         ProtocolVersion::V5,
     ] {
         rt(Packet::Connect(Box::new(Connect::new(v, "c1"))), v);
-        rt(Packet::ConnAck(ConnAck::new(ReasonCode::Success, true)), v);
+        rt(
+            Packet::ConnAck(Box::new(ConnAck::new(ReasonCode::Success, true))),
+            v,
+        );
         let mut p = Publish::new("a/b", &b"hello"[..]);
-        rt(Packet::Publish(p.clone()), v);
+        rt(Packet::Publish(Box::new(p.clone())), v);
         p.qos = QoS::AtLeastOnce;
         p.packet_id = 7;
-        rt(Packet::Publish(p), v);
+        rt(Packet::Publish(Box::new(p)), v);
         rt(Packet::PubAck(PubAck::new(7)), v);
         rt(Packet::PubRel(PubRel::new(7)), v);
         rt(
@@ -44,10 +47,10 @@ fn smoke_round_trips() {
         );
         rt(Packet::PingReq, v);
         rt(Packet::PingResp, v);
-        rt(Packet::Disconnect(Disconnect::default()), v);
+        rt(Packet::Disconnect(Box::default()), v);
     }
     rt(
-        Packet::Auth(Auth::new(ReasonCode::ContinueAuthentication)),
+        Packet::Auth(Box::new(Auth::new(ReasonCode::ContinueAuthentication))),
         ProtocolVersion::V5,
     );
     rt(

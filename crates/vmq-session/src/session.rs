@@ -425,9 +425,9 @@ impl Session {
             },
             State::Authenticating | State::Connecting => match packet {
                 Packet::Auth(auth) if self.state == State::Authenticating => {
-                    self.on_auth(auth, false)
+                    self.on_auth(*auth, false)
                 }
-                Packet::Disconnect(d) => self.on_disconnect(d),
+                Packet::Disconnect(d) => self.on_disconnect(*d),
                 // MQTT-3.1.0-2: a second CONNECT is a protocol violation, and so is anything
                 // else before the CONNACK.
                 _ => self.protocol_violation(ReasonCode::ProtocolError),
@@ -449,8 +449,8 @@ impl Session {
                 self.actions.push_back(Action::Unsubscribe(Box::new(unsub)))
             }
             Packet::PingReq => self.encode(&Packet::PingResp),
-            Packet::Disconnect(d) => self.on_disconnect(d),
-            Packet::Auth(auth) => self.on_auth(auth, true),
+            Packet::Disconnect(d) => self.on_disconnect(*d),
+            Packet::Auth(auth) => self.on_auth(*auth, true),
             // MQTT-3.1.0-2: a second CONNECT is a protocol violation; the others are packets
             // only a server sends.
             Packet::Connect(_)
@@ -598,11 +598,11 @@ impl Session {
         } else {
             properties = ConnAckProperties::default();
         }
-        self.encode(&Packet::ConnAck(ConnAck {
+        self.encode(&Packet::ConnAck(Box::new(ConnAck {
             session_present: accepted.session_present,
             reason_code: ReasonCode::Success,
             properties,
-        }));
+        })));
         self.state = State::Connected;
         self.last_received = now;
         for mut entry in accepted.resume {
@@ -630,18 +630,18 @@ impl Session {
         if matches!(self.state, State::Connecting) {
             self.state = State::Authenticating;
         }
-        self.encode(&Packet::Auth(Auth {
+        self.encode(&Packet::Auth(Box::new(Auth {
             reason_code: ReasonCode::ContinueAuthentication,
             properties,
-        }));
+        })));
     }
 
     /// Re-authentication of a connected client succeeded: send AUTH (Success).
     pub fn reauth_success(&mut self, properties: AuthProperties) {
-        self.encode(&Packet::Auth(Auth {
+        self.encode(&Packet::Auth(Box::new(Auth {
             reason_code: ReasonCode::Success,
             properties,
-        }));
+        })));
     }
 
     fn on_auth(&mut self, auth: Auth, reauth: bool) {
@@ -658,16 +658,16 @@ impl Session {
     }
 
     fn send_connack_refusal(&mut self, code: ReasonCode) {
-        self.encode(&Packet::ConnAck(ConnAck {
+        self.encode(&Packet::ConnAck(Box::new(ConnAck {
             session_present: false,
             reason_code: code,
             properties: ConnAckProperties::default(),
-        }));
+        })));
     }
 
     // ---------------------------------------------------------------- incoming PUBLISH
 
-    fn on_publish(&mut self, now: Instant, mut publish: Publish) {
+    fn on_publish(&mut self, now: Instant, mut publish: Box<Publish>) {
         self.stats.publish_received += 1;
         // Topic alias (MQTT 5).
         if let Some(alias) = publish.properties.topic_alias.take() {
@@ -706,7 +706,7 @@ impl Session {
             }
         }
         self.count_rate(now);
-        self.actions.push_back(Action::Publish(Box::new(publish)));
+        self.actions.push_back(Action::Publish(publish));
     }
 
     fn incoming_in_flight(&self) -> u16 {
@@ -1094,10 +1094,10 @@ impl Session {
 
     fn send_disconnect(&mut self, code: ReasonCode) {
         if self.version.is_v5() {
-            self.encode(&Packet::Disconnect(Disconnect {
+            self.encode(&Packet::Disconnect(Box::new(Disconnect {
                 reason_code: code,
                 properties: DisconnectProperties::default(),
-            }));
+            })));
         }
     }
 

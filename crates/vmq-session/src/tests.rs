@@ -157,10 +157,7 @@ fn mqtt_3_1_0_2_second_connect_is_a_protocol_violation() {
         if version.is_v5() {
             assert!(matches!(
                 sent.as_slice(),
-                [Packet::Disconnect(Disconnect {
-                    reason_code: ReasonCode::ProtocolError,
-                    ..
-                })]
+                [Packet::Disconnect(d)] if d.reason_code == ReasonCode::ProtocolError
             ));
         } else {
             assert!(sent.is_empty());
@@ -292,10 +289,7 @@ fn mqtt_3_1_2_24_keepalive_closes_after_one_and_a_half_periods() {
     assert!(h.session.is_closed());
     assert!(matches!(
         h.sent().as_slice(),
-        [Packet::Disconnect(Disconnect {
-            reason_code: ReasonCode::KeepAliveTimeout,
-            ..
-        })]
+        [Packet::Disconnect(d)] if d.reason_code == ReasonCode::KeepAliveTimeout
     ));
     assert_eq!(
         closed_reason(&h.actions()),
@@ -306,7 +300,11 @@ fn mqtt_3_1_2_24_keepalive_closes_after_one_and_a_half_periods() {
 #[test]
 fn qos1_incoming_is_acknowledged_after_the_broker_routed_it() {
     let mut h = connected(ProtocolVersion::V3_1_1);
-    h.send(Packet::Publish(publish("a/b", QoS::AtLeastOnce, 7)));
+    h.send(Packet::Publish(Box::new(publish(
+        "a/b",
+        QoS::AtLeastOnce,
+        7,
+    ))));
     assert!(h.sent().is_empty(), "no PUBACK before the broker is done");
     let actions = h.actions();
     assert!(matches!(actions.as_slice(), [Action::Publish(p)] if p.packet_id == 7));
@@ -321,7 +319,11 @@ fn qos1_incoming_is_acknowledged_after_the_broker_routed_it() {
 #[test]
 fn mqtt_4_3_3_qos2_incoming_is_routed_once_even_when_resent() {
     let mut h = connected(ProtocolVersion::V3_1_1);
-    h.send(Packet::Publish(publish("a/b", QoS::ExactlyOnce, 9)));
+    h.send(Packet::Publish(Box::new(publish(
+        "a/b",
+        QoS::ExactlyOnce,
+        9,
+    ))));
     assert_eq!(h.actions().len(), 1);
     h.session
         .publish_done(9, QoS::ExactlyOnce, ReasonCode::Success);
@@ -332,7 +334,7 @@ fn mqtt_4_3_3_qos2_incoming_is_routed_once_even_when_resent() {
     // The client did not see PUBREC and resends with DUP: no second route, PUBREC again.
     let mut dup = publish("a/b", QoS::ExactlyOnce, 9);
     dup.dup = true;
-    h.send(Packet::Publish(dup));
+    h.send(Packet::Publish(Box::new(dup)));
     assert!(h.actions().is_empty());
     assert!(matches!(
         h.sent().as_slice(),
@@ -348,7 +350,11 @@ fn mqtt_4_3_3_qos2_incoming_is_routed_once_even_when_resent() {
         })]
     ));
     // After PUBCOMP the id is free: the same id is a new message.
-    h.send(Packet::Publish(publish("a/b", QoS::ExactlyOnce, 9)));
+    h.send(Packet::Publish(Box::new(publish(
+        "a/b",
+        QoS::ExactlyOnce,
+        9,
+    ))));
     assert_eq!(h.actions().len(), 1);
 }
 
@@ -373,18 +379,15 @@ fn mqtt_3_3_4_9_receive_maximum_exceeded_disconnects() {
     };
     let mut h = Harness::new(config);
     h.connect(connect(ProtocolVersion::V5, "c"));
-    h.send(Packet::Publish(publish("t", QoS::AtLeastOnce, 1)));
-    h.send(Packet::Publish(publish("t", QoS::AtLeastOnce, 2)));
+    h.send(Packet::Publish(Box::new(publish("t", QoS::AtLeastOnce, 1))));
+    h.send(Packet::Publish(Box::new(publish("t", QoS::AtLeastOnce, 2))));
     assert_eq!(h.session.state(), State::Connected);
-    h.send(Packet::Publish(publish("t", QoS::AtLeastOnce, 3)));
+    h.send(Packet::Publish(Box::new(publish("t", QoS::AtLeastOnce, 3))));
     assert!(h.session.is_closed());
     let sent = h.sent();
     assert!(matches!(
         sent.last(),
-        Some(Packet::Disconnect(Disconnect {
-            reason_code: ReasonCode::ReceiveMaximumExceeded,
-            ..
-        }))
+        Some(Packet::Disconnect(d)) if d.reason_code == ReasonCode::ReceiveMaximumExceeded
     ));
 }
 
@@ -538,10 +541,10 @@ fn mqtt_3_3_2_topic_alias_from_client_is_resolved() {
     h.connect(connect(ProtocolVersion::V5, "c"));
     let mut p = publish("long/topic", QoS::AtMostOnce, 0);
     p.properties.topic_alias = Some(3);
-    h.send(Packet::Publish(p));
+    h.send(Packet::Publish(Box::new(p)));
     let mut p = publish("", QoS::AtMostOnce, 0);
     p.properties.topic_alias = Some(3);
-    h.send(Packet::Publish(p));
+    h.send(Packet::Publish(Box::new(p)));
     let topics: Vec<String> = h
         .actions()
         .into_iter()
@@ -564,14 +567,11 @@ fn mqtt_3_3_2_8_topic_alias_zero_or_too_large_disconnects() {
         h.connect(connect(ProtocolVersion::V5, "c"));
         let mut p = publish("t", QoS::AtMostOnce, 0);
         p.properties.topic_alias = Some(alias);
-        h.send(Packet::Publish(p));
+        h.send(Packet::Publish(Box::new(p)));
         assert!(h.session.is_closed());
         assert!(matches!(
             h.sent().as_slice(),
-            [Packet::Disconnect(Disconnect {
-                reason_code: ReasonCode::TopicAliasInvalid,
-                ..
-            })]
+            [Packet::Disconnect(d)] if d.reason_code == ReasonCode::TopicAliasInvalid
         ));
     }
 }
@@ -632,10 +632,10 @@ fn will_is_published_on_connection_loss_but_not_after_disconnect() {
     // MQTT-3.1.2-10: DISCONNECT removes the will.
     let mut h = Harness::new(SessionConfig::default());
     h.connect(c.clone());
-    h.send(Packet::Disconnect(Disconnect {
+    h.send(Packet::Disconnect(Box::new(Disconnect {
         reason_code: ReasonCode::Success,
         properties: DisconnectProperties::default(),
-    }));
+    })));
     assert!(matches!(
         h.actions().as_slice(),
         [Action::Closed { will: None, .. }]
@@ -654,10 +654,10 @@ fn mqtt_3_14_4_3_v5_disconnect_with_will_message_publishes_the_will() {
     });
     let mut h = Harness::new(SessionConfig::default());
     h.connect(c);
-    h.send(Packet::Disconnect(Disconnect {
+    h.send(Packet::Disconnect(Box::new(Disconnect {
         reason_code: ReasonCode::DisconnectWithWillMessage,
         properties: DisconnectProperties::default(),
-    }));
+    })));
     assert!(matches!(
         h.actions().as_slice(),
         [Action::Closed { will: Some(_), .. }]
@@ -667,13 +667,13 @@ fn mqtt_3_14_4_3_v5_disconnect_with_will_message_publishes_the_will() {
 #[test]
 fn mqtt_3_14_2_2_disconnect_cannot_set_expiry_when_connect_had_zero() {
     let mut h = connected(ProtocolVersion::V5);
-    h.send(Packet::Disconnect(Disconnect {
+    h.send(Packet::Disconnect(Box::new(Disconnect {
         reason_code: ReasonCode::Success,
         properties: DisconnectProperties {
             session_expiry_interval: Some(100),
             ..DisconnectProperties::default()
         },
-    }));
+    })));
     assert_eq!(
         closed_reason(&h.actions()),
         Some(CloseReason::ProtocolViolation(ReasonCode::ProtocolError))
@@ -686,10 +686,7 @@ fn takeover_sends_session_taken_over_to_v5_clients() {
     h.session.disconnect(ReasonCode::SessionTakenOver);
     assert!(matches!(
         h.sent().as_slice(),
-        [Packet::Disconnect(Disconnect {
-            reason_code: ReasonCode::SessionTakenOver,
-            ..
-        })]
+        [Packet::Disconnect(d)] if d.reason_code == ReasonCode::SessionTakenOver
     ));
     assert_eq!(
         closed_reason(&h.actions()),
@@ -770,9 +767,9 @@ fn max_message_rate_pauses_reading() {
     };
     let mut h = Harness::new(config);
     h.connect(connect(ProtocolVersion::V3_1_1, "c"));
-    h.send(Packet::Publish(publish("t", QoS::AtMostOnce, 0)));
+    h.send(Packet::Publish(Box::new(publish("t", QoS::AtMostOnce, 0))));
     assert!(h.session.read_paused_until().is_none());
-    h.send(Packet::Publish(publish("t", QoS::AtMostOnce, 0)));
+    h.send(Packet::Publish(Box::new(publish("t", QoS::AtMostOnce, 0))));
     let until = h.session.read_paused_until().expect("paused");
     assert!(until > h.now);
     h.advance(Duration::from_secs(1));

@@ -340,7 +340,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Mqtt<S> {
         let mut p = Publish::new(topic, Bytes::copy_from_slice(payload));
         p.qos = QoS::AtLeastOnce;
         p.packet_id = id;
-        self.send(Packet::Publish(p)).await;
+        self.send(Packet::Publish(Box::new(p))).await;
         match self.recv().await {
             Some(Packet::PubAck(a)) if a.packet_id == id => {}
             other => panic!("expected PUBACK, got {other:?}"),

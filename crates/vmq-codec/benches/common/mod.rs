@@ -17,14 +17,14 @@ pub fn frame(p: &Packet, v: ProtocolVersion) -> Bytes {
 }
 
 pub fn publish(payload: usize, qos: QoS) -> Packet {
-    Packet::Publish(Publish {
+    Packet::Publish(Box::new(Publish {
         qos,
         packet_id: if qos == QoS::AtMostOnce { 0 } else { 42 },
         ..Publish::new(
             "devices/sensor-0042/telemetry/temperature",
             vec![0xA5u8; payload],
         )
-    })
+    }))
 }
 
 pub fn connect_v5() -> Packet {

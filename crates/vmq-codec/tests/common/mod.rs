@@ -291,11 +291,11 @@ fn connack(v: ProtocolVersion) -> BoxedStrategy<Packet> {
     };
     (any::<bool>(), rc, props)
         .prop_map(|(sp, reason_code, properties)| {
-            Packet::ConnAck(ConnAck {
+            Packet::ConnAck(Box::new(ConnAck {
                 session_present: sp && reason_code == ReasonCode::Success,
                 reason_code,
                 properties,
-            })
+            }))
         })
         .boxed()
 }
@@ -499,7 +499,7 @@ fn unsuback(v: ProtocolVersion) -> BoxedStrategy<Packet> {
 
 fn disconnect(v: ProtocolVersion) -> BoxedStrategy<Packet> {
     if !v.is_v5() {
-        return Just(Packet::Disconnect(Disconnect::default())).boxed();
+        return Just(Packet::Disconnect(Box::default())).boxed();
     }
     (
         reason(PacketType::Disconnect),
@@ -509,7 +509,7 @@ fn disconnect(v: ProtocolVersion) -> BoxedStrategy<Packet> {
         of(string(8)),
     )
         .prop_map(|(reason_code, sei, rs, up, sr)| {
-            Packet::Disconnect(Disconnect {
+            Packet::Disconnect(Box::new(Disconnect {
                 reason_code,
                 properties: DisconnectProperties {
                     session_expiry_interval: sei,
@@ -517,7 +517,7 @@ fn disconnect(v: ProtocolVersion) -> BoxedStrategy<Packet> {
                     user_properties: up,
                     server_reference: sr,
                 },
-            })
+            }))
         })
         .boxed()
 }
@@ -534,7 +534,7 @@ fn auth() -> BoxedStrategy<Packet> {
                 Some((m, d)) => (Some(m), d),
                 None => (None, None),
             };
-            Packet::Auth(Auth {
+            Packet::Auth(Box::new(Auth {
                 reason_code,
                 properties: AuthProperties {
                     authentication_method,
@@ -542,7 +542,7 @@ fn auth() -> BoxedStrategy<Packet> {
                     reason_string: rs,
                     user_properties: up,
                 },
-            })
+            }))
         })
         .boxed()
 }
@@ -552,7 +552,7 @@ pub fn packet(v: ProtocolVersion) -> BoxedStrategy<Packet> {
     let mut s: Vec<BoxedStrategy<Packet>> = vec![
         connect(v),
         connack(v),
-        publish(v).prop_map(Packet::Publish).boxed(),
+        publish(v).prop_map(Packet::from).boxed(),
         pub_response(v, PacketType::PubAck),
         pub_response(v, PacketType::PubRec),
         pub_response(v, PacketType::PubRel),
