@@ -515,7 +515,7 @@ impl BrokerCore {
                         msg,
                         sub_qos,
                         retain: false,
-                        subscription_ids: Vec::new(),
+                        subscription_ids: Box::default(),
                     };
                     let qos = delivery.outgoing_qos(upgrade);
                     QueuedDelivery { delivery, qos }
@@ -719,7 +719,7 @@ impl BrokerCore {
                 msg: msg.clone(),
                 sub_qos,
                 retain,
-                subscription_ids,
+                subscription_ids: subscription_ids.into_boxed_slice(),
             };
             let qos = delivery.outgoing_qos(upgrade);
             let store_effects = self.store.is_some().then_some(&mut effects);

@@ -118,7 +118,7 @@ fn delivery(topic: &str, qos: QoS) -> Delivery {
         }),
         sub_qos: QoS::ExactlyOnce,
         retain: false,
-        subscription_ids: Vec::new(),
+        subscription_ids: Box::default(),
     }
 }
 
@@ -780,7 +780,7 @@ fn max_message_rate_pauses_reading() {
 fn v5_subscription_identifiers_are_sent_with_the_publish() {
     let mut h = connected(ProtocolVersion::V5);
     let mut d = delivery("t", QoS::AtMostOnce);
-    d.subscription_ids = vec![3, 9];
+    d.subscription_ids = Box::new([3, 9]);
     h.session.deliver(h.now, d).expect("taken");
     assert!(matches!(
         h.sent().as_slice(),
