@@ -498,10 +498,9 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
             }
         }
         if scenarios.iter().any(|s| s.name == "latency") {
-            let secs = duration.parse::<f64>().unwrap_or(10.0).max(2.0);
-            let floor = crate::floor::measure(Duration::from_secs_f64(secs))?;
+            let floor = crate::floor::measure(duration.parse().unwrap_or(10.0))?;
             eprintln!(
-                "run {} machine floor (relay, no broker): {floor:?}",
+                "run {} machine floor (relay, no broker): {floor}",
                 run_no + 1
             );
             floors.push(floor);
@@ -595,17 +594,10 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
          CPU in % of one core, 200 = both)"
     );
     if !floors.is_empty() {
-        let m = |f: fn(&crate::floor::Floor) -> f64| {
-            median(floors.iter().map(f).collect()).unwrap_or(0.0)
-        };
         println!(
             "machine floor at the latency scenario's rate, a bare relay of two loopback hops and \
-             no broker (what no broker here can beat): p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, \
-             max {:.0} us (medians of {} runs)",
-            m(|f| f.p50),
-            m(|f| f.p99),
-            m(|f| f.p999),
-            m(|f| f.max),
+             no broker (what no broker here can beat): {} (medians of {} runs)",
+            crate::floor::medians(&floors),
             floors.len()
         );
     }

@@ -37,8 +37,32 @@ fn pair() -> Result<(TcpStream, TcpStream)> {
     Ok((client, server))
 }
 
-/// Runs the relay for `duration` (the first second is warm-up, as in yardstick's latency).
-pub fn measure(duration: Duration) -> Result<Floor> {
+impl std::fmt::Display for Floor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:.0} us, p99 {:.0} us, p99.9 {:.0} us, max {:.0} us",
+            self.p50, self.p99, self.p999, self.max
+        )
+    }
+}
+
+/// The per-field medians of several measurements.
+pub fn medians(floors: &[Floor]) -> Floor {
+    let m =
+        |f: fn(&Floor) -> f64| crate::bench::median(floors.iter().map(f).collect()).unwrap_or(0.0);
+    Floor {
+        p50: m(|f| f.p50),
+        p99: m(|f| f.p99),
+        p999: m(|f| f.p999),
+        max: m(|f| f.max),
+    }
+}
+
+/// Runs the relay for `secs` seconds, at least 2 (the first second is warm-up, as in
+/// yardstick's latency scenario).
+pub fn measure(secs: f64) -> Result<Floor> {
+    let duration = Duration::from_secs_f64(secs.max(2.0));
     let (mut to_relay, mut relay_in) = pair()?;
     let (mut relay_out, mut from_relay) = pair()?;
     let origin = Instant::now();
@@ -107,7 +131,7 @@ mod tests {
 
     #[test]
     fn the_relay_delivers_every_message_in_order_of_percentiles() {
-        let floor = measure(Duration::from_millis(1300)).unwrap();
+        let floor = measure(2.0).unwrap();
         assert!(floor.p50 > 0.0, "{floor:?}");
         assert!(floor.p50 <= floor.p99 && floor.p99 <= floor.p999 && floor.p999 <= floor.max);
     }

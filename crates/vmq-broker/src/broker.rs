@@ -825,7 +825,10 @@ impl BrokerCore {
 
     /// Hands store operations to the store (none without one).
     pub(crate) fn submit(&self, ops: Vec<Op>) {
-        if let (Some(store), false) = (&self.store, ops.is_empty()) {
+        if ops.is_empty() {
+            return;
+        }
+        if let Some(store) = &self.store {
             store.submit(ops);
         }
     }

@@ -16,6 +16,7 @@ use std::{
 };
 
 use bytes::{Buf, BytesMut};
+use smallvec::SmallVec;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     sync::{oneshot, OwnedSemaphorePermit},
@@ -205,25 +206,9 @@ struct PendingAck {
 
 /// Ids of the deliveries acknowledged (or dropped) in one round of actions, whose stored
 /// copies (if any) go in one batch: on the stack, since a connection keeps nothing for it
-/// between rounds (every byte of a connection counts at 19,000 of them).
-#[derive(Default)]
-struct DoneBatch {
-    ids: [u128; 16],
-    len: usize,
-}
-
-impl DoneBatch {
-    /// Adds `id`; false when the batch is full now (it must be emptied before the next).
-    fn push(&mut self, id: u128) -> bool {
-        self.ids[self.len] = id;
-        self.len += 1;
-        self.len < self.ids.len()
-    }
-
-    fn ids(&self) -> &[u128] {
-        &self.ids[..self.len]
-    }
-}
+/// between rounds (every byte of a connection counts at 19,000 of them), and given up
+/// whenever it is full rather than spilled to the heap.
+type DoneBatch = SmallVec<[u128; 16]>;
 
 /// What the driver waited for.
 enum Event {
@@ -864,18 +849,26 @@ impl Connection {
 
     /// Carries out the session's actions until one needs slow work.
     fn process_actions(&mut self, now: Instant) -> Option<Slow> {
-        let mut done = DoneBatch::default();
+        let mut done = DoneBatch::new();
         let slow = self.process_actions_until_slow(now, &mut done);
         self.messages_done(&mut done);
         slow
     }
 
+    /// Adds a delivery that is done with to the batch, giving the batch up first when full.
+    fn delivery_done(&mut self, done: &mut DoneBatch, msg_id: u128) {
+        if done.len() == done.inline_size() {
+            self.messages_done(done);
+        }
+        done.push(msg_id);
+    }
+
     /// Gives up the stored copies of the messages in `done` (see [`BrokerCore::messages_done`]).
     fn messages_done(&mut self, done: &mut DoneBatch) {
         if let Some(sub) = &self.subscriber {
-            self.core.messages_done(sub, done.ids());
+            self.core.messages_done(sub, done);
         }
-        done.len = 0;
+        done.clear();
     }
 
     fn process_actions_until_slow(&mut self, now: Instant, done: &mut DoneBatch) -> Option<Slow> {
@@ -886,17 +879,11 @@ impl Connection {
                         return Some(slow);
                     }
                 }
-                Action::Acknowledged(delivery) => {
-                    if !done.push(delivery.msg.id) {
-                        self.messages_done(done);
-                    }
-                }
+                Action::Acknowledged(delivery) => self.delivery_done(done, delivery.msg.id),
                 Action::Dropped(delivery, reason) => {
                     debug!(peer = %self.peer, ?reason, "delivery dropped by the session");
                     self.core.metrics.incr(Counter::QueueMessageDrop);
-                    if !done.push(delivery.msg.id) {
-                        self.messages_done(done);
-                    }
+                    self.delivery_done(done, delivery.msg.id);
                 }
                 Action::Closed {
                     reason,

@@ -567,6 +567,16 @@ pub enum Now<R, T> {
     Waiting(Pending<T>),
 }
 
+impl<R, T> Now<R, T> {
+    /// The outcome turned into `S` by `f` when ready; still waiting otherwise.
+    fn map<S>(self, f: impl FnOnce(R) -> S) -> Now<S, T> {
+        match self {
+            Now::Ready(outcome) => Now::Ready(f(outcome)),
+            Now::Waiting(pending) => Now::Waiting(pending),
+        }
+    }
+}
+
 /// What a conditional chain decided: the first `Ok` / `Error`, `None` when nobody did.
 type Decided<T> = Option<Result<T, ReasonCode>>;
 
@@ -679,10 +689,8 @@ impl Chain {
         &self,
         req: &PublishRequest<'_>,
     ) -> Now<Result<PublishModifiers, ReasonCode>, PublishModifiers> {
-        match run_now(&self.plugins, 0, &mut |p| p.auth_on_publish(req)) {
-            Now::Ready(decided) => Now::Ready(decided.unwrap_or(Err(ReasonCode::NotAuthorized))),
-            Now::Waiting(pending) => Now::Waiting(pending),
-        }
+        run_now(&self.plugins, 0, &mut |p| p.auth_on_publish(req))
+            .map(|decided| decided.unwrap_or(Err(ReasonCode::NotAuthorized)))
     }
 
     /// The rest of an `auth_on_publish(_m5)` chain that had to wait; nobody deciding is
@@ -728,10 +736,7 @@ impl Chain {
         &self,
         req: &PublishRequest<'_>,
     ) -> Now<Option<DeliverModifiers>, DeliverModifiers> {
-        match run_now(&self.plugins, 0, &mut |p| p.on_deliver(req)) {
-            Now::Ready(decided) => Now::Ready(deliver_modifiers(decided)),
-            Now::Waiting(pending) => Now::Waiting(pending),
-        }
+        run_now(&self.plugins, 0, &mut |p| p.on_deliver(req)).map(deliver_modifiers)
     }
 
     /// The rest of an `on_deliver(_m5)` chain that had to wait.

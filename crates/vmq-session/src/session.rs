@@ -211,9 +211,10 @@ pub struct Session {
     /// No entry of `inflight` was sent before this (a lower bound, exact after a retry): the
     /// retry timer is armed from it without a scan per round.
     retry_floor: Option<Instant>,
-    /// Every entry of `inflight` got its packet id from [`Session::allocate_packet_id`], in
-    /// order (false once a resumed message keeps its own id, until `inflight` empties): the
-    /// ids in use then lie between the front's and the back's, and a new id needs no scan.
+    /// The packet ids of `inflight`, read from the front, go forward in the allocator's order
+    /// (false once a pushed entry's id does not lie beyond the back's, until `inflight`
+    /// empties): the ids in use then lie between the front's and the back's, and a new id
+    /// needs no scan.
     ids_in_order: bool,
     send_window: usize,
     client_receive_max: u16,
