@@ -108,6 +108,9 @@ const TAKEOVER_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct PublishOutcome {
     /// Subscribers the message was queued for.
     pub queued: usize,
+    /// Of those, the ones whose connection waited with nothing to send and was woken for it:
+    /// the message goes out as soon as that connection's task runs.
+    pub woken: usize,
     /// Answers once the message is on disk, when it had to be persisted.
     pub durable: Option<Durable>,
     /// With `publish_backpressure`, for a client's QoS 1/2 publish: a subscriber whose online
@@ -692,6 +695,7 @@ impl BrokerCore {
         let watch_pressure =
             self.config.publish_backpressure && publisher.is_some() && msg.qos != QoS::AtMostOnce;
         let mut queued = 0usize;
+        let mut woken = 0usize;
         let mut under_pressure = None;
         let mut metrics = QueueMetrics::default();
         let mut effects = Vec::new();
@@ -733,6 +737,9 @@ impl BrokerCore {
             if enqueued == EnqueueResult::QueuedUnderPressure {
                 under_pressure = Some(subscriber.clone());
             }
+            if enqueued == EnqueueResult::QueuedAndWoken {
+                woken += 1;
+            }
             if enqueued != EnqueueResult::Dropped {
                 queued += 1;
                 if !subscriber.online.load(Ordering::Relaxed) && !self.hooks.is_empty() {
@@ -770,6 +777,7 @@ impl BrokerCore {
         };
         PublishOutcome {
             queued,
+            woken,
             durable,
             under_pressure,
         }

@@ -155,6 +155,14 @@ const CLOSE_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// before it counts as stalled: publishers are not held back for a stalled subscriber, whose
 /// queue's drop policy applies as in VerneMQ (see [`Subscriber::wait_for_room`]).
 const PUBLISH_HOLD_MAX: Duration = crate::subscriber::STALLED_AFTER;
+/// A publisher whose round woke idle subscribers' connections and left at most this much to
+/// write (one or two acknowledgements: the publisher is not busy) writes it after the
+/// deliveries: the woken subscribers' tasks, and the other publishers of the same burst, write
+/// first, so a message does not wait for acknowledgements' system calls (on loopback they
+/// also carry the peer's side of the receive). Busy publishers, and those whose subscribers
+/// still have messages queued (the subscriber, not the acknowledgement, is what holds the
+/// message up), write at once.
+const ACK_AFTER_DELIVERY: usize = 8;
 /// How long a closed connection keeps reading (and discarding) what the peer still sends.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
@@ -195,6 +203,9 @@ struct Connection {
     /// Back-pressure (see `PUBLISH_HOLD_MAX`): until when this publisher is held back; the
     /// frames already read wait in the read buffer.
     held_until: Option<Instant>,
+    /// This round woke subscribers' connections for a client's publish (see
+    /// [`ACK_AFTER_DELIVERY`]).
+    routed: bool,
 }
 
 struct PendingAck {
@@ -352,6 +363,7 @@ where
         limits,
         input_pending: false,
         held_until: None,
+        routed: false,
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
@@ -550,6 +562,20 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
         Poll::Ready(Signal::Deliveries) => deliveries = true,
         Poll::Ready(signal) => return Poll::Ready(Event::Signal(signal)),
         Poll::Pending => {}
+    }
+    if std::mem::take(&mut conn.routed)
+        && !wire.wbuf.is_empty()
+        && wire.wbuf.len() <= ACK_AFTER_DELIVERY
+    {
+        // tokio's deferred wake-up: this task runs again once its worker has run what is
+        // ready (the subscribers just woken among it) or after a bounded number of tasks
+        // under load, without waking another worker for it.
+        if std::pin::pin!(tokio::task::yield_now())
+            .poll(cx)
+            .is_pending()
+        {
+            return Poll::Pending;
+        }
     }
     if !wire.wbuf.is_empty() || wire.unflushed {
         if let Poll::Ready(written) = wire.poll_write(cx) {
@@ -1290,6 +1316,7 @@ impl Connection {
                     self.core
                         .publish(&mountpoint, Some(subscriber), msg, now, &mut self.matches);
                 durable = outcome.durable;
+                self.routed |= outcome.woken > 0;
                 // Only with `publish_backpressure`, and never for QoS 0, whose messages are
                 // dropped by the queue's policy (and counted) under overload.
                 if let Some(pressured) = outcome.under_pressure {

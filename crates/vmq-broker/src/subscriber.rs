@@ -462,6 +462,7 @@ impl Subscriber {
         let SubscriberState { queue, conns, .. } = &mut *state;
         let enqueued = queue.enqueue(delivery, now);
         let accepted = enqueued.outcome.is_accepted();
+        let woke = !enqueued.wake.is_empty();
         for id in enqueued.wake {
             if let Some((_, conn)) = conns.iter().find(|(c, _)| c == id) {
                 conn.wake();
@@ -471,6 +472,8 @@ impl Subscriber {
         metrics.add(&state.queue.take_metrics());
         if accepted && watch_pressure && state.queue.under_pressure() {
             EnqueueResult::QueuedUnderPressure
+        } else if accepted && woke {
+            EnqueueResult::QueuedAndWoken
         } else if accepted {
             EnqueueResult::Queued
         } else {
@@ -487,6 +490,9 @@ pub enum EnqueueResult {
     /// Queued, and an online queue of this subscriber is at least half full (see
     /// [`vmq_queue::Queue::under_pressure`]): the publisher should back off.
     QueuedUnderPressure,
+    /// Queued for a connection that had taken everything before and waited: it was woken and
+    /// sends the message as soon as it runs.
+    QueuedAndWoken,
     /// Dropped by the queue's policy (counted in the queue's metrics).
     Dropped,
 }
@@ -544,6 +550,50 @@ mod tests {
         assert!(poll(&mut inbox).is_pending());
         assert!(handle.same(&handle.clone()));
         assert!(!handle.same(&conn_channel().0));
+    }
+
+    #[test]
+    fn an_enqueue_tells_when_it_woke_a_waiting_connection() {
+        let sub = Subscriber::new(
+            SubscriberId {
+                mountpoint: Arc::from(""),
+                client_id: Arc::from("c"),
+            },
+            vmq_queue::QueueConfig::default(),
+        );
+        let (handle, mut inbox) = conn_channel();
+        let now = Instant::now();
+        {
+            let mut state = sub.state.lock();
+            state.queue.add_session(7).unwrap();
+            state.conns.push((7, handle));
+            // Taking from the empty queue marks the connection as waiting.
+            assert_eq!(state.queue.take(&7, 10, now, &mut Vec::new()).unwrap(), 0);
+        }
+        let delivery = |id| QueuedDelivery {
+            delivery: Delivery {
+                msg: Arc::new(Message {
+                    id,
+                    topic: "t".into(),
+                    payload: bytes::Bytes::from_static(b"x"),
+                    qos: QoS::AtLeastOnce,
+                    retain: false,
+                    properties: Default::default(),
+                    expires_at: None,
+                }),
+                sub_qos: QoS::AtLeastOnce,
+                retain: false,
+                subscription_ids: Box::new([]),
+            },
+            qos: QoS::AtLeastOnce,
+        };
+        let mut metrics = vmq_queue::QueueMetrics::default();
+        let mut enqueue = |id| sub.enqueue(delivery(id), now, None, &mut metrics, false);
+        assert_eq!(enqueue(1), EnqueueResult::QueuedAndWoken);
+        assert!(matches!(poll(&mut inbox), Poll::Ready(Signal::Deliveries)));
+        // The connection has not taken the first one yet: nothing to wake.
+        assert_eq!(enqueue(2), EnqueueResult::Queued);
+        assert!(poll(&mut inbox).is_pending());
     }
 
     #[test]
