@@ -125,7 +125,11 @@ fn console(arg: &ConfigArg) -> Result<()> {
     let pid_path = pid_file(&config);
     fs::write(&pid_path, std::process::id().to_string())
         .with_context(|| format!("writing {}", pid_path.display()))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if config.schedulers > 0 {
+        runtime.worker_threads(usize::from(config.schedulers));
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("starting the runtime")?;

@@ -184,6 +184,12 @@ pub struct Config {
     /// publisher back until the queue has room, instead of VerneMQ's behaviour, where the
     /// queue drops by its policy and the publisher never waits for a subscriber.
     pub publish_backpressure: bool,
+    /// `erlang.schedulers.online`, else `erlang.schedulers.total` (VerneMQ hands them to the
+    /// Erlang VM as `+S`): how many runtime worker threads the broker runs. 0 (both unset, the
+    /// default) means one per core, as Erlang does. Fewer workers than cores trade peak
+    /// throughput for fewer wake-ups between threads, which on a small machine shared with
+    /// other busy processes shortens the latency tail.
+    pub schedulers: u16,
     /// `topic_alias_max_client` (default 0).
     pub topic_alias_max_client: u16,
     /// `topic_alias_max_broker` (default 0).
@@ -458,6 +464,10 @@ impl Config {
             disconnect_on_unauthorized_publish_v3: t
                 .flag("disconnect_on_unauthorized_publish_v3", false),
             publish_backpressure: t.flag("publish_backpressure", false),
+            schedulers: match t.int("erlang.schedulers.online", 0) {
+                0 => t.int("erlang.schedulers.total", 0),
+                online => online,
+            },
             topic_alias_max_client: t.int("topic_alias_max_client", 0),
             topic_alias_max_broker: t.int("topic_alias_max_broker", 0),
             receive_max_client: t.int("receive_max_client", 65535),

@@ -34,6 +34,23 @@ fn load(name: &str) -> Config {
     }
 }
 
+#[test]
+fn erlang_schedulers_set_the_worker_threads() {
+    let workers = |text: &str| {
+        Config::from_str(text, "vernemq.conf", &no_env())
+            .expect("valid")
+            .schedulers
+    };
+    assert_eq!(workers(""), 0, "one per core by default");
+    assert_eq!(workers("erlang.schedulers.total = 4\n"), 4);
+    assert_eq!(
+        workers("erlang.schedulers.total = 4\nerlang.schedulers.online = 1\n"),
+        1
+    );
+    let errs = errors_of("erlang.schedulers.online = many\n", &no_env());
+    assert!(errs[0].starts_with("vernemq.conf:1:"), "{errs:?}");
+}
+
 fn errors_of(text: &str, env: &HashMap<String, String>) -> Vec<String> {
     match Config::from_str(text, "vernemq.conf", env) {
         Ok(_) => panic!("expected errors for {text:?}"),
