@@ -596,7 +596,8 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
     if !floors.is_empty() {
         println!(
             "machine floor at the latency scenario's rate, a bare relay of two loopback hops and \
-             no broker (what no broker here can beat): {} (medians of {} runs)",
+             no broker (its p50 is the least a delivery costs here; its tail is no bound): {} \
+             (medians of {} runs)",
             crate::floor::medians(&floors),
             floors.len()
         );

@@ -43,6 +43,10 @@ impl<K, V> Matched<K, V> {
 /// vector's capacity is reused, so a match allocates nothing once the buffer has grown.
 pub struct Matches<K, V> {
     pub(crate) items: Vec<Matched<K, V>>,
+    /// How many subscriber sets gave entries (a filter's plain subscribers, or one share
+    /// group's pick). Keys are unique within each, so with one source there is nothing to
+    /// group: a fan-out to a single filter skips the hashing and the sort.
+    pub(crate) sources: u32,
     pub(crate) rng: FastRng,
     hasher: ahash::RandomState,
 }
@@ -68,6 +72,7 @@ impl<K, V> Matches<K, V> {
     pub fn with_rng(rng: FastRng) -> Self {
         Self {
             items: Vec::new(),
+            sources: 0,
             rng,
             hasher: ahash::RandomState::new(),
         }
@@ -76,6 +81,7 @@ impl<K, V> Matches<K, V> {
     /// Removes all entries, keeping the capacity.
     pub fn clear(&mut self) {
         self.items.clear();
+        self.sources = 0;
     }
 
     /// Number of entries.
@@ -100,6 +106,7 @@ impl<K, V> Matches<K, V> {
 
     /// Takes the entries out, leaving the buffer empty (its capacity goes with them).
     pub fn take(&mut self) -> Vec<Matched<K, V>> {
+        self.sources = 0;
         std::mem::take(&mut self.items)
     }
 
@@ -113,7 +120,7 @@ impl<K: Eq + Hash, V> Matches<K, V> {
     /// Reorders the entries so that all entries of one subscriber are adjacent (plain
     /// subscriptions before shared ones within a subscriber). No allocation.
     pub fn group_by_subscriber(&mut self) {
-        if self.items.len() < 2 {
+        if self.items.len() < 2 || self.sources < 2 {
             return;
         }
         for m in &mut self.items {
@@ -193,6 +200,8 @@ mod tests {
             m.items.push(Matched::new(k, v, None));
         }
         m.items.push(Matched::new(2, 9, Some(NodeName::default())));
+        // As if three filters and a share group had matched.
+        m.sources = 4;
         let groups: Vec<Vec<(u32, u8)>> = m
             .by_subscriber()
             .map(|g| g.iter().map(|x| (x.key, x.value)).collect())

@@ -204,9 +204,13 @@ where
     #[inline]
     fn emit(&mut self, subs: &Subs<K, V>) {
         let items = &mut self.out.items;
+        let before = items.len();
         subs.plain.for_each(|k, v| {
             items.push(Matched::new(k.clone(), v.clone(), None));
         });
+        if items.len() > before {
+            self.out.sources += 1;
+        }
         for group in &subs.groups {
             let mut chooser: Chooser<(&K, &Member<V>)> = Chooser::new();
             let rng = &mut self.out.rng;
@@ -215,6 +219,7 @@ where
                 chooser.offer((k, m), m.node == *local, presence.is_online(k), rng);
             });
             if let Some((k, m)) = chooser.choose(self.policy, &mut self.out.rng) {
+                self.out.sources += 1;
                 self.out.items.push(Matched::new(
                     k.clone(),
                     m.value.clone(),
