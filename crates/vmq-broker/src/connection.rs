@@ -205,7 +205,7 @@ struct Connection {
     held_until: Option<Instant>,
     /// This round woke subscribers' connections for a client's publish (see
     /// [`ACK_AFTER_DELIVERY`]).
-    routed: bool,
+    woke_subscribers: bool,
 }
 
 struct PendingAck {
@@ -363,7 +363,7 @@ where
         limits,
         input_pending: false,
         held_until: None,
-        routed: false,
+        woke_subscribers: false,
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
@@ -563,7 +563,7 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
         Poll::Ready(signal) => return Poll::Ready(Event::Signal(signal)),
         Poll::Pending => {}
     }
-    if std::mem::take(&mut conn.routed)
+    if std::mem::take(&mut conn.woke_subscribers)
         && !wire.wbuf.is_empty()
         && wire.wbuf.len() <= ACK_AFTER_DELIVERY
     {
@@ -1316,7 +1316,7 @@ impl Connection {
                     self.core
                         .publish(&mountpoint, Some(subscriber), msg, now, &mut self.matches);
                 durable = outcome.durable;
-                self.routed |= outcome.woken > 0;
+                self.woke_subscribers |= outcome.woken > 0;
                 // Only with `publish_backpressure`, and never for QoS 0, whose messages are
                 // dropped by the queue's policy (and counted) under overload.
                 if let Some(pressured) = outcome.under_pressure {
