@@ -371,6 +371,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         }
         i += 2;
     }
+    let floor_secs = crate::floor::parse_secs(&duration)?;
     ensure_mosquitto()?;
     if peers.contains(&"rumqttd") && !have("rumqttd") {
         // Not `--locked`: rumqttd 0.20's lock file pins a `metrics` that no longer compiles.
@@ -498,7 +499,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
             }
         }
         if scenarios.iter().any(|s| s.name == "latency") {
-            let floor = crate::floor::measure(duration.parse().unwrap_or(10.0))?;
+            let floor = crate::floor::measure(floor_secs)?;
             eprintln!(
                 "run {} machine floor (relay, no broker): {floor}",
                 run_no + 1

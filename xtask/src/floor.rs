@@ -61,6 +61,15 @@ pub fn medians(floors: &[Floor]) -> Floor {
     }
 }
 
+/// A `--duration` value in seconds, or an error that names it.
+pub fn parse_secs(value: &str) -> Result<f64> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .with_context(|| format!("--duration takes seconds, not {value:?}"))
+}
+
 /// Runs the relay for `secs` seconds, at least 2 (the first second is warm-up, as in
 /// yardstick's latency scenario).
 pub fn measure(secs: f64) -> Result<Floor> {

@@ -29,12 +29,10 @@ fn main() -> Result<()> {
         Some("bench-auth") => bench_transports::bench_auth(&root(), &args[1..]),
         Some("icount") => icount(&args[1..]),
         Some("floor") => {
-            let secs = args
-                .iter()
-                .position(|a| a == "--duration")
-                .and_then(|i| args.get(i + 1))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(10.0);
+            let secs = match args.iter().position(|a| a == "--duration") {
+                Some(i) => floor::parse_secs(args.get(i + 1).map_or("", String::as_str))?,
+                None => 10.0,
+            };
             println!(
                 "bare loopback relay at 5,000 msg/s: {}",
                 floor::measure(secs)?
@@ -42,7 +40,9 @@ fn main() -> Result<()> {
             Ok(())
         }
         _ => {
-            eprintln!("usage: cargo xtask <test|deps|bench|bench-transports|icount> [args]");
+            eprintln!(
+                "usage: cargo xtask <test|deps|bench|bench-transports|bench-auth|icount|floor> [args]"
+            );
             eprintln!("  test   install the test peers if missing, then run every test");
             eprintln!("  deps   install the test peers (apt, pip, npm) if missing");
             eprintln!("  bench  [--runs N] [--duration S] [--peers mosquitto,rumqttd,rmqtt] [--scenarios a,b]");

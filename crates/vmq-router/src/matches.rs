@@ -120,7 +120,8 @@ impl<K: Eq + Hash, V> Matches<K, V> {
     /// Reorders the entries so that all entries of one subscriber are adjacent (plain
     /// subscriptions before shared ones within a subscriber). No allocation.
     pub fn group_by_subscriber(&mut self) {
-        if self.items.len() < 2 || self.sources < 2 {
+        // Every source gave at least one entry: fewer than two sources, nothing to group.
+        if self.sources < 2 {
             return;
         }
         for m in &mut self.items {
