@@ -101,6 +101,8 @@ pub struct WsIo<S> {
     ws: WebSocketStream<S>,
     read: Bytes,
     eof: bool,
+    /// An error met after a read had already produced bytes: reported by the next read.
+    failed: Option<io::Error>,
 }
 
 impl<S> WsIo<S> {
@@ -110,6 +112,7 @@ impl<S> WsIo<S> {
             ws,
             read: Bytes::new(),
             eof: false,
+            failed: None,
         }
     }
 
@@ -129,37 +132,66 @@ fn io_error(e: tokio_tungstenite::tungstenite::Error) -> io::Error {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for WsIo<S> {
+    /// Fills `buf` with as many buffered messages as fit, not just one: a client sends each
+    /// packet in a frame of its own, and a read per frame would hand the connection one packet
+    /// per round (one delivery per write, one acknowledgement per write) where plain TCP hands
+    /// it everything that arrived.
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if let Some(e) = self.failed.take() {
+            return Poll::Ready(Err(e));
+        }
+        let start = buf.filled().len();
         loop {
             if !self.read.is_empty() {
                 let n = self.read.len().min(buf.remaining());
                 buf.put_slice(&self.read[..n]);
                 self.read.advance(n);
-                return Poll::Ready(Ok(()));
+                if buf.remaining() == 0 {
+                    return Poll::Ready(Ok(()));
+                }
+                continue;
             }
+            let progressed = buf.filled().len() > start;
             if self.eof {
                 return Poll::Ready(Ok(()));
             }
-            match ready!(Pin::new(&mut self.ws).poll_next(cx)) {
-                Some(Ok(Message::Binary(data))) => self.read = data,
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+            let next = match Pin::new(&mut self.ws).poll_next(cx) {
+                Poll::Ready(next) => next,
+                // What was read so far is returned; the socket's waker stays registered.
+                Poll::Pending if progressed => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            };
+            let error = match next {
+                Some(Ok(Message::Binary(data))) => {
+                    self.read = data;
+                    continue;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                 Some(Ok(Message::Text(_))) => {
                     // MQTT-6.0.0-1: only binary frames carry MQTT.
-                    return Poll::Ready(Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "text WebSocket frame",
-                    )));
+                    io::Error::new(io::ErrorKind::InvalidData, "text WebSocket frame")
                 }
-                Some(Ok(Message::Close(_))) | None => self.eof = true,
+                Some(Ok(Message::Close(_))) | None => {
+                    self.eof = true;
+                    continue;
+                }
                 Some(Err(e)) => match io_error(e) {
-                    e if e.kind() == io::ErrorKind::BrokenPipe => self.eof = true,
-                    e => return Poll::Ready(Err(e)),
+                    e if e.kind() == io::ErrorKind::BrokenPipe => {
+                        self.eof = true;
+                        continue;
+                    }
+                    e => e,
                 },
+            };
+            if progressed {
+                self.failed = Some(error);
+                return Poll::Ready(Ok(()));
             }
+            return Poll::Ready(Err(error));
         }
     }
 }
@@ -196,6 +228,71 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for WsIo<S> {
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
+
+    use futures_util::SinkExt;
+    use tokio::io::AsyncReadExt;
+    use tokio_tungstenite::tungstenite::protocol::Role;
+
+    /// A client WebSocket and the server side as a byte stream, over an in-memory pipe.
+    async fn pair() -> (
+        WebSocketStream<tokio::io::DuplexStream>,
+        WsIo<tokio::io::DuplexStream>,
+    ) {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+        (client, WsIo::new(server))
+    }
+
+    #[tokio::test]
+    async fn one_read_takes_every_frame_already_received() {
+        let (mut client, mut server) = pair().await;
+        for packet in [&b"\x40\x02\x00\x01"[..], b"\x40\x02\x00\x02", b"\xc0\x00"] {
+            client.feed(Message::binary(packet.to_vec())).await.unwrap();
+        }
+        client.flush().await.unwrap();
+        let mut buf = [0u8; 1024];
+        let n = server.read(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"\x40\x02\x00\x01\x40\x02\x00\x02\xc0\x00");
+        // A small buffer takes what fits and keeps the rest for the next read.
+        client
+            .send(Message::binary(vec![1, 2, 3, 4, 5]))
+            .await
+            .unwrap();
+        let mut small = [0u8; 3];
+        assert_eq!(server.read(&mut small).await.unwrap(), 3);
+        assert_eq!(small, [1, 2, 3]);
+        assert_eq!(server.read(&mut small).await.unwrap(), 2);
+        assert_eq!(&small[..2], [4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_text_frame_fails_the_read_after_the_bytes_before_it() {
+        let (mut client, mut server) = pair().await;
+        client
+            .feed(Message::binary(vec![0xc0, 0x00]))
+            .await
+            .unwrap();
+        client.feed(Message::text("no")).await.unwrap();
+        client.flush().await.unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(server.read(&mut buf).await.unwrap(), 2);
+        let err = server.read(&mut buf).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[tokio::test]
+    async fn a_close_after_data_reads_the_data_then_the_end() {
+        let (mut client, mut server) = pair().await;
+        client
+            .feed(Message::binary(vec![0xc0, 0x00]))
+            .await
+            .unwrap();
+        client.close(None).await.unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(server.read(&mut buf).await.unwrap(), 2);
+        assert_eq!(server.read(&mut buf).await.unwrap(), 0);
+    }
 
     #[test]
     fn subprotocol_selection() {
