@@ -266,13 +266,22 @@ mod tests {
         assert_eq!(&small[..2], [4, 5]);
     }
 
-    #[tokio::test]
-    async fn a_text_frame_fails_the_read_after_the_bytes_before_it() {
-        let (mut client, mut server) = pair().await;
+    /// [`pair`], with a PINGREQ fed (not flushed) by the client.
+    async fn pair_after_pingreq() -> (
+        WebSocketStream<tokio::io::DuplexStream>,
+        WsIo<tokio::io::DuplexStream>,
+    ) {
+        let (mut client, server) = pair().await;
         client
             .feed(Message::binary(vec![0xc0, 0x00]))
             .await
             .unwrap();
+        (client, server)
+    }
+
+    #[tokio::test]
+    async fn a_text_frame_fails_the_read_after_the_bytes_before_it() {
+        let (mut client, mut server) = pair_after_pingreq().await;
         client.feed(Message::text("no")).await.unwrap();
         client.flush().await.unwrap();
         let mut buf = [0u8; 64];
@@ -283,11 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_close_after_data_reads_the_data_then_the_end() {
-        let (mut client, mut server) = pair().await;
-        client
-            .feed(Message::binary(vec![0xc0, 0x00]))
-            .await
-            .unwrap();
+        let (mut client, mut server) = pair_after_pingreq().await;
         client.close(None).await.unwrap();
         let mut buf = [0u8; 64];
         assert_eq!(server.read(&mut buf).await.unwrap(), 2);
