@@ -274,6 +274,7 @@ impl BrokerCore {
             state.generation += 1;
             state.protocol = persistence.protocol;
             state.persistent = persistence.persistent;
+            state.stored |= persistence.persistent;
             state.session_expiry_interval = persistence.session_expiry_interval;
             let mut queue_config = self.queue_config(persistence.persistent);
             queue_config.persistent = persistence.persistent;
@@ -337,8 +338,11 @@ impl BrokerCore {
         state.drain_store_actions(None, false);
         state.inflight.clear();
         state.persisted.clear();
+        let stored = std::mem::take(&mut state.stored);
         drop(state);
-        if let Some(store) = &self.store {
+        // A session that was never persistent wrote nothing: deleting it would cost the store
+        // two scans and a flush for every clean-session client that leaves.
+        if let (Some(store), true) = (&self.store, stored) {
             let key = persistence::key_of(&sub.id);
             store.submit(vec![
                 Op::DeleteQueue {
@@ -371,6 +375,7 @@ impl BrokerCore {
             let mut state = sub.state.lock();
             if let Some(expiry) = v5_expiry {
                 state.persistent = expiry > 0;
+                state.stored |= state.persistent;
                 state.session_expiry_interval = expiry;
                 let config = self.queue_config(state.persistent);
                 state.queue.set_config(config);
@@ -472,6 +477,7 @@ impl BrokerCore {
                 {
                     let mut state = sub.state.lock();
                     state.persistent = true;
+                    state.stored = true;
                     state.protocol = session.protocol_version;
                     state.session_expiry_interval = session.session_expiry_interval;
                 }

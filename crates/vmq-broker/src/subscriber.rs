@@ -261,6 +261,9 @@ pub struct SubscriberState {
     pub session_expiry_interval: u32,
     /// Removed from the registry: no new message may be queued.
     pub gone: bool,
+    /// The store may hold state of this subscriber: it was persistent at some point (or was
+    /// restored from the store). A subscriber that never was has nothing there to delete.
+    pub stored: bool,
     /// Protocol level of the last connection (3, 4 or 5).
     pub protocol: u8,
     /// Ids of the messages that have an entry in this subscriber's stored queue; the entry is
@@ -404,6 +407,7 @@ impl Subscriber {
                 subscriptions: Vec::new(),
                 inflight: Vec::new(),
                 persistent: false,
+                stored: false,
                 generation: 0,
                 session_expiry_interval: 0,
                 gone: false,
