@@ -32,6 +32,10 @@ use tokio_tungstenite::{
 pub const PATH: &str = "/mqtt";
 /// The subprotocols accepted, in preference order.
 pub const SUBPROTOCOLS: [&str; 2] = ["mqtt", "mqttv3.1"];
+/// tungstenite's read buffer per connection. Its default, 128 KiB, is zero-filled before every
+/// socket read (all of its free capacity) and so is resident for every connection; MQTT packets
+/// are small, and a frame larger than this grows the buffer for itself.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// WebSocket settings of a listener.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +59,15 @@ fn refuse(status: StatusCode, why: &str) -> ErrorResponse {
     response
 }
 
+/// tungstenite's settings for a listener.
+fn config(settings: &WsSettings) -> WebSocketConfig {
+    let mut config = WebSocketConfig::default();
+    config.read_buffer_size = READ_BUFFER;
+    config.max_frame_size = settings.max_frame_size;
+    config.max_message_size = settings.max_frame_size;
+    config
+}
+
 /// Runs the server side of the WebSocket upgrade on `stream`.
 // The callback's error type (an HTTP response) is tungstenite's, not ours to box.
 #[allow(clippy::result_large_err)]
@@ -65,9 +78,7 @@ pub async fn accept<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut config = WebSocketConfig::default();
-    config.max_frame_size = settings.max_frame_size;
-    config.max_message_size = settings.max_frame_size;
+    let config = config(settings);
     let callback = |request: &Request, mut response: Response| {
         if request.uri().path() != PATH {
             return Err(refuse(StatusCode::NOT_FOUND, "MQTT is served on /mqtt"));
@@ -240,7 +251,11 @@ mod tests {
     ) {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let client = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
-        let server = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
+        let settings = WsSettings {
+            max_frame_size: None,
+        };
+        let server =
+            WebSocketStream::from_raw_socket(server, Role::Server, Some(config(&settings))).await;
         (client, WsIo::new(server))
     }
 
@@ -264,6 +279,21 @@ mod tests {
         assert_eq!(small, [1, 2, 3]);
         assert_eq!(server.read(&mut small).await.unwrap(), 2);
         assert_eq!(&small[..2], [4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_message_larger_than_the_read_buffer_arrives_whole() {
+        let (mut client, mut server) = pair().await;
+        let big: Vec<u8> = (0..READ_BUFFER * 12).map(|i| i as u8).collect();
+        let sent = big.clone();
+        let writer = tokio::spawn(async move {
+            client.send(Message::binary(sent)).await.unwrap();
+            client
+        });
+        let mut got = vec![0u8; big.len()];
+        server.read_exact(&mut got).await.unwrap();
+        assert!(got == big);
+        drop(writer.await.unwrap());
     }
 
     /// [`pair`], with a PINGREQ fed (not flushed) by the client.
