@@ -8,7 +8,9 @@
 //! - connection rate: `--clients` concurrent clients each repeating connect (+ full TLS
 //!   handshake, no resumption) + CONNECT/CONNACK + DISCONNECT + close, plain and TLS;
 //! - throughput: `--pairs` publisher/subscriber pairs at QoS 1, `--window` PUBLISHes in flight
-//!   per publisher, over plain TCP, TLS, WS and WSS; deliveries per second at the subscribers.
+//!   per publisher, over plain TCP, TLS, WS and WSS; deliveries per second at the subscribers;
+//! - memory: the broker's resident set per idle WebSocket connection, 1,000 of them opened on
+//!   the fresh broker before anything else (plain TCP's is `cargo xtask bench`'s `conns`).
 //!
 //! Every broker is measured `--runs` times (fresh process each run) and one table of medians is
 //! printed, with TLS/plain, WS/plain and WSS/plain ratios per broker (medians of the per-run
@@ -60,6 +62,8 @@ const OP_TIMEOUT: Duration = Duration::from_secs(5);
 const WARMUP: Duration = Duration::from_millis(500);
 /// PUBLISH payload size in bytes.
 const PAYLOAD: usize = 64;
+/// Idle WebSocket connections held open to measure the broker's memory per connection.
+const IDLE_CONNECTIONS: usize = 1000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Transport {
@@ -228,26 +232,38 @@ pub fn bench_transports(root: &Path, args: &[String]) -> Result<()> {
 /// One measured figure.
 struct Metric {
     label: &'static str,
+    /// A cost (memory) rather than a rate: the ratio column is then peer / vernemq-rs.
+    lower_is_better: bool,
 }
 
 const METRICS: &[Metric] = &[
     Metric {
         label: "connects/s plain (TCP + CONNECT/CONNACK)",
+        lower_is_better: false,
     },
     Metric {
         label: "connects/s TLS (full handshake + CONNECT/CONNACK)",
+        lower_is_better: false,
     },
     Metric {
         label: "QoS 1 deliveries/s plain",
+        lower_is_better: false,
     },
     Metric {
         label: "QoS 1 deliveries/s TLS",
+        lower_is_better: false,
     },
     Metric {
         label: "QoS 1 deliveries/s WS",
+        lower_is_better: false,
     },
     Metric {
         label: "QoS 1 deliveries/s WSS",
+        lower_is_better: false,
+    },
+    Metric {
+        label: "KiB per idle WS connection (1,000, fresh broker)",
+        lower_is_better: true,
     },
 ];
 
@@ -261,6 +277,14 @@ const RATIOS: &[(&str, usize, usize)] = &[
 
 /// Every figure of one broker process, with the cores used while it was measured.
 async fn measure(target: Arc<Target>, opts: &Opts, run_no: usize) -> Result<Vec<(f64, Cores)>> {
+    // First, while the broker is fresh: a broker that served connections reuses freed memory.
+    let memory = idle_memory(&target, Transport::Ws)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!("idle memory over WS: {e:#}");
+            (0.0, Cores::default())
+        });
+    settle().await;
     let mut out = Vec::new();
     for t in [Transport::Tcp, Transport::Tls] {
         out.push(connect_rate(target.clone(), t, opts).await);
@@ -278,7 +302,40 @@ async fn measure(target: Arc<Target>, opts: &Opts, run_no: usize) -> Result<Vec<
         );
         settle().await;
     }
+    out.push(memory);
     Ok(out)
+}
+
+/// The broker's resident memory in KiB (`VmRSS`).
+fn rss_kib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Broker memory per idle connection in KiB: [`IDLE_CONNECTIONS`] clients connect
+/// (CONNECT/CONNACK) and stay for a second; the broker's resident set grows by this much
+/// per connection.
+async fn idle_memory(target: &Target, transport: Transport) -> Result<(f64, Cores)> {
+    let before = rss_kib(target.pid).context("reading the broker's VmRSS")?;
+    let mut conns = Vec::with_capacity(IDLE_CONNECTIONS);
+    for i in 0..IDLE_CONNECTIONS {
+        let mut conn = Conn::open(target, transport).await?;
+        let id = format!("tb-idle-{}-{i}", transport.label());
+        tokio::time::timeout(OP_TIMEOUT, conn.connect(&id, target.login.as_ref()))
+            .await
+            .context("CONNACK timed out")??;
+        conns.push(conn);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(target.pid).context("reading the broker's VmRSS")?;
+    for conn in conns {
+        let _ = tokio::time::timeout(OP_TIMEOUT, conn.disconnect()).await;
+    }
+    Ok((
+        (after - before).max(0.0) / IDLE_CONNECTIONS as f64,
+        Cores::default(),
+    ))
 }
 
 /// Gives the broker a moment to clean up the connections of the previous measurement.
@@ -313,9 +370,21 @@ fn print_table(brokers: &[&str], figures: &[Vec<Vec<f64>>], opts: &Opts) {
         let row: Vec<Option<f64>> = figures[m].iter().cloned().map(median).collect();
         print!("| {} |", metric.label);
         for v in &row {
-            print!(" {} |", cell(*v, 0));
+            print!(
+                " {} |",
+                cell(*v, if metric.lower_is_better { 1 } else { 0 })
+            );
         }
-        println!("{}", ours_vs_peer(&row));
+        if metric.lower_is_better {
+            // Less is better: compare the inverses, which gives peer / ours.
+            let inverse: Vec<Option<f64>> = row
+                .iter()
+                .map(|v| v.filter(|x| *x > 0.0).map(|x| 1.0 / x))
+                .collect();
+            println!("{}", ours_vs_peer(&inverse));
+        } else {
+            println!("{}", ours_vs_peer(&row));
+        }
     }
     for (label, num, den) in RATIOS {
         // The median of the per-run ratios: both figures come from the same broker process.
@@ -340,7 +409,8 @@ fn print_table(brokers: &[&str], figures: &[Vec<Vec<f64>>], opts: &Opts) {
     println!(
         "\n(medians of {} runs of {:.1} s; {} connecting clients, {} QoS 1 pairs with window {}, \
          {PAYLOAD}-byte payloads; load generator on {} threads on the same machine; \
-         vernemq-rs/mosquitto > 1 means vernemq-rs is faster, or for a ratio row, loses less)",
+         vernemq-rs/mosquitto > 1 means vernemq-rs is faster, or for a ratio row, loses less, or \
+         for memory, uses less)",
         opts.runs,
         opts.duration.as_secs_f64(),
         opts.clients,
