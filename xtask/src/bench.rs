@@ -302,10 +302,12 @@ impl Row {
     }
 }
 
-/// The broker's peak resident memory (`VmHWM`), KiB.
-fn peak_rss_kib(pid: u32) -> Option<f64> {
+/// A memory field of a process's `/proc/PID/status` (`VmRSS`, `VmHWM`...), KiB.
+pub(crate) fn status_kib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -493,7 +495,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                     values.join(", "),
                     failures(&json)
                 );
-                if let Some(v) = peak_rss_kib(pid) {
+                if let Some(v) = status_kib(pid, "VmHWM") {
                     peak_mib[b] = Some(peak_mib[b].unwrap_or(0.0).max(v / 1024.0));
                 }
             }
@@ -637,6 +639,14 @@ pub(crate) fn target_dir(root: &Path) -> PathBuf {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn status_fields_are_read_by_whole_name() {
+        let me = std::process::id();
+        assert!(status_kib(me, "VmRSS").is_some_and(|kib| kib > 0.0));
+        assert!(status_kib(me, "VmHWM").is_some());
+        assert_eq!(status_kib(me, "VmR"), None);
+    }
 
     #[test]
     fn peers_are_a_list_in_table_order() {

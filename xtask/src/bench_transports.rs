@@ -306,18 +306,12 @@ async fn measure(target: Arc<Target>, opts: &Opts, run_no: usize) -> Result<Vec<
     Ok(out)
 }
 
-/// The broker's resident memory in KiB (`VmRSS`).
-fn rss_kib(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 /// Broker memory per idle connection in KiB: [`IDLE_CONNECTIONS`] clients connect
 /// (CONNECT/CONNACK) and stay for a second; the broker's resident set grows by this much
 /// per connection.
 async fn idle_memory(target: &Target, transport: Transport) -> Result<(f64, Cores)> {
-    let before = rss_kib(target.pid).context("reading the broker's VmRSS")?;
+    let before =
+        crate::bench::status_kib(target.pid, "VmRSS").context("reading the broker's VmRSS")?;
     let mut conns = Vec::with_capacity(IDLE_CONNECTIONS);
     for i in 0..IDLE_CONNECTIONS {
         let mut conn = Conn::open(target, transport).await?;
@@ -328,7 +322,8 @@ async fn idle_memory(target: &Target, transport: Transport) -> Result<(f64, Core
         conns.push(conn);
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_kib(target.pid).context("reading the broker's VmRSS")?;
+    let after =
+        crate::bench::status_kib(target.pid, "VmRSS").context("reading the broker's VmRSS")?;
     for conn in conns {
         let _ = tokio::time::timeout(OP_TIMEOUT, conn.disconnect()).await;
     }

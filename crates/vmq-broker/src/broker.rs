@@ -273,8 +273,7 @@ impl BrokerCore {
             let mut state = subscriber.state.lock();
             state.generation += 1;
             state.protocol = persistence.protocol;
-            state.persistent = persistence.persistent;
-            state.stored |= persistence.persistent;
+            state.set_persistent(persistence.persistent);
             state.session_expiry_interval = persistence.session_expiry_interval;
             let mut queue_config = self.queue_config(persistence.persistent);
             queue_config.persistent = persistence.persistent;
@@ -374,8 +373,7 @@ impl BrokerCore {
         let (discard, last, generation, expire_after) = {
             let mut state = sub.state.lock();
             if let Some(expiry) = v5_expiry {
-                state.persistent = expiry > 0;
-                state.stored |= state.persistent;
+                state.set_persistent(expiry > 0);
                 state.session_expiry_interval = expiry;
                 let config = self.queue_config(state.persistent);
                 state.queue.set_config(config);
@@ -476,8 +474,7 @@ impl BrokerCore {
                 let sub = Subscriber::new(id.clone(), self.queue_config(true));
                 {
                     let mut state = sub.state.lock();
-                    state.persistent = true;
-                    state.stored = true;
+                    state.set_persistent(true);
                     state.protocol = session.protocol_version;
                     state.session_expiry_interval = session.session_expiry_interval;
                 }

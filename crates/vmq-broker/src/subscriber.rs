@@ -310,6 +310,13 @@ pub enum StoreEffect {
 }
 
 impl SubscriberState {
+    /// Sets whether the session keeps its state while offline. Once persistent, the store may
+    /// hold its state from then on, so it counts as [`stored`](Self::stored) for good.
+    pub fn set_persistent(&mut self, persistent: bool) {
+        self.persistent = persistent;
+        self.stored |= persistent;
+    }
+
     /// The subscriber took messages from its queue (or lost a connection): publishers held
     /// back for it go on, as many as its online queue has room for before it is under
     /// pressure again, oldest first. Each of them may add one message beyond that before it

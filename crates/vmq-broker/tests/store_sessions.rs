@@ -35,17 +35,12 @@ async fn start_on(dir: &Path) -> Broker {
 
 /// Connects `client_id` (MQTT 3.1.1) and returns the client and CONNACK's session present.
 async fn connect(addr: SocketAddr, client_id: &str, clean: bool) -> (Mqtt<TcpStream>, bool) {
-    let mut client = Mqtt::raw(TcpStream::connect(addr).await.unwrap());
     let mut connect = Connect::new(ProtocolVersion::V3_1_1, client_id);
     connect.clean_start = clean;
-    client.send(Packet::Connect(Box::new(connect))).await;
-    match client.recv().await {
-        Some(Packet::ConnAck(ack)) => {
-            assert_eq!(ack.reason_code, ReasonCode::Success);
-            (client, ack.session_present)
-        }
-        other => panic!("expected CONNACK, got {other:?}"),
-    }
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let (client, ack) = Mqtt::connect_with(stream, connect).await;
+    assert_eq!(ack.reason_code, ReasonCode::Success);
+    (client, ack.session_present)
 }
 
 async fn leave(mut client: Mqtt<TcpStream>) {

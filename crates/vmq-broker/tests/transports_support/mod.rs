@@ -26,8 +26,8 @@ use vmq_broker::{
     RegisterRequest, SubscribeRequest, SubscribeTopic,
 };
 use vmq_codec::{
-    check, Connect, DecodeLimits, Packet, ProtocolVersion, PubAck, Publish, QoS, ReasonCode,
-    Subscribe, Utf8Str,
+    check, ConnAck, Connect, DecodeLimits, Packet, ProtocolVersion, PubAck, Publish, QoS,
+    ReasonCode, Subscribe, Utf8Str,
 };
 
 /// How long a test waits for something that must happen.
@@ -234,23 +234,24 @@ pub struct Mqtt<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Mqtt<S> {
-    /// Sends CONNECT (MQTT 3.1.1) and returns the CONNACK's code.
+    /// Sends CONNECT (MQTT 3.1.1, clean session) and returns the CONNACK's code.
     pub async fn connect(
         stream: S,
         client_id: &str,
         username: Option<&str>,
     ) -> (Mqtt<S>, ReasonCode) {
-        let mut c = Mqtt {
-            stream,
-            rbuf: BytesMut::new(),
-            version: ProtocolVersion::V3_1_1,
-            next_id: 0,
-        };
-        let mut connect = Connect::new(c.version, client_id);
+        let mut connect = Connect::new(ProtocolVersion::V3_1_1, client_id);
         connect.username = username.map(Utf8Str::from);
+        let (c, ack) = Self::connect_with(stream, connect).await;
+        (c, ack.reason_code)
+    }
+
+    /// Sends `connect` (MQTT 3.1.1) and returns the CONNACK.
+    pub async fn connect_with(stream: S, connect: Connect) -> (Mqtt<S>, Box<ConnAck>) {
+        let mut c = Mqtt::raw(stream);
         c.send(Packet::Connect(Box::new(connect))).await;
         match c.recv().await {
-            Some(Packet::ConnAck(ack)) => (c, ack.reason_code),
+            Some(Packet::ConnAck(ack)) => (c, ack),
             other => panic!("expected CONNACK, got {other:?}"),
         }
     }
