@@ -450,7 +450,11 @@ impl BrokerCore {
         let Some(store) = &self.store else {
             return Ok(());
         };
-        let restored = persistence::restore(store.store())?;
+        let Some(reader) = store.store() else {
+            return Ok(());
+        };
+        let restored = persistence::restore(&reader)?;
+        drop(reader);
         let now = Instant::now();
         for message in restored.retained {
             let mountpoint = message.mountpoint.clone();
@@ -650,6 +654,13 @@ impl BrokerCore {
         }
         for rx in waits {
             let _ = tokio::time::timeout(TAKEOVER_TIMEOUT, rx).await;
+        }
+    }
+
+    /// Writes what was submitted to the store and closes it (see [`Persistence::close`]).
+    pub async fn close_store(&self) {
+        if let Some(store) = &self.store {
+            store.close().await;
         }
     }
 

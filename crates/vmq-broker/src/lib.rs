@@ -344,8 +344,9 @@ impl Broker {
         &self.core
     }
 
-    /// Stops accepting, disconnects every client (MQTT 5: Server shutting down) and waits for
-    /// them to detach.
+    /// Stops accepting, disconnects every client (MQTT 5: Server shutting down), waits for
+    /// them to detach, and closes the on-disk store after writing what they left: a broker
+    /// started next in the same process can open the same data directory at once.
     pub async fn shutdown(self) {
         self.admin.set_accepting(false);
         for task in &self.tasks {
@@ -359,5 +360,6 @@ impl Broker {
         for task in &self.http_tasks {
             task.abort();
         }
+        self.core.close_store().await;
     }
 }

@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use parking_lot::Mutex;
 use tokio::sync::oneshot;
 use tracing::{error, info};
 use vmq_codec::{PublishProperties, QoS, Utf8Str};
@@ -36,9 +37,14 @@ pub enum Storage {
 /// The answer to a durable write: `Err` carries the store's error text.
 pub type Durable = oneshot::Receiver<Result<(), Arc<str>>>;
 
-struct Request {
-    ops: Vec<Op>,
-    done: Option<oneshot::Sender<Result<(), Arc<str>>>>,
+enum Request {
+    /// Operations for the next batch; `done` answers after the flush that covers them.
+    Write {
+        ops: Vec<Op>,
+        done: Option<oneshot::Sender<Result<(), Arc<str>>>>,
+    },
+    /// Write what came before, stop, and answer once the thread's handle on the store is gone.
+    Close(oneshot::Sender<()>),
 }
 
 /// Requests drained into one batch at most (bounds the latency of the first in the batch).
@@ -48,14 +54,17 @@ const MAX_REQUESTS_PER_BATCH: usize = 4096;
 #[derive(Debug)]
 pub struct Persistence {
     tx: mpsc::Sender<Request>,
-    store: Arc<Store>,
+    /// For reads (the restore at startup). [`Persistence::close`] gives it up, so that the
+    /// store thread holds the last handle and the store closes when that thread ends.
+    store: Mutex<Option<Arc<Store>>>,
 }
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Request")
-            .field("ops", &self.ops.len())
-            .finish()
+        match self {
+            Request::Write { ops, .. } => f.debug_struct("Write").field("ops", &ops.len()).finish(),
+            Request::Close(_) => f.write_str("Close"),
+        }
     }
 }
 
@@ -76,57 +85,97 @@ impl Persistence {
         let thread_store = store.clone();
         let spawned = std::thread::Builder::new()
             .name("vmq-store".into())
-            .spawn(move || store_thread(&thread_store, &rx));
+            .spawn(move || {
+                let closing = store_thread(&thread_store, &rx);
+                // Requests that came after the close are dropped unanswered: their senders
+                // see the thread as stopped.
+                drop(rx);
+                // Normally the last handle: the store flushes, closes its files and releases
+                // its lock here, before the close is answered.
+                drop(thread_store);
+                if let Some(closed) = closing {
+                    let _ = closed.send(());
+                }
+            });
         if let Err(e) = spawned {
             error!(error = %e, "could not start the store thread; writes will fail");
         }
-        Persistence { tx, store }
+        Persistence {
+            tx,
+            store: Mutex::new(Some(store)),
+        }
     }
 
-    /// The store, for reads (restore, admin).
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
+    /// The store, for reads (the restore); `None` once closed.
+    pub fn store(&self) -> Option<Arc<Store>> {
+        self.store.lock().clone()
     }
 
     /// Queues `ops` for the next batch; nobody waits for them.
     pub fn submit(&self, ops: Vec<Op>) {
         if !ops.is_empty() {
-            let _ = self.tx.send(Request { ops, done: None });
+            let _ = self.tx.send(Request::Write { ops, done: None });
         }
     }
 
     /// Queues `ops`; the receiver answers after the flush that covers them.
     pub fn submit_durable(&self, ops: Vec<Op>) -> Durable {
         let (done, rx) = oneshot::channel();
-        if let Err(mpsc::SendError(req)) = self.tx.send(Request {
+        if let Err(mpsc::SendError(Request::Write {
+            done: Some(done), ..
+        })) = self.tx.send(Request::Write {
             ops,
             done: Some(done),
         }) {
-            if let Some(done) = req.done {
-                let _ = done.send(Err(Arc::from("the store thread has stopped")));
-            }
+            let _ = done.send(Err(Arc::from("the store thread has stopped")));
         }
         rx
     }
+
+    /// Writes everything submitted so far, stops the store thread and returns once the store
+    /// is closed (unless a handle from [`Persistence::store`] is still held elsewhere): a
+    /// broker started afterwards in the same process can open the same directory. Writes
+    /// submitted afterwards fail as if the thread had stopped.
+    pub async fn close(&self) {
+        drop(self.store.lock().take());
+        let (closed, rx) = oneshot::channel();
+        if self.tx.send(Request::Close(closed)).is_ok() {
+            let _ = rx.await;
+        }
+    }
 }
 
-fn store_thread(store: &Store, rx: &mpsc::Receiver<Request>) {
+/// The store thread's loop: group commits until the channel closes (`None`) or a close
+/// arrives (returned, to be answered once the store is dropped).
+fn store_thread(store: &Store, rx: &mpsc::Receiver<Request>) -> Option<oneshot::Sender<()>> {
     let mut batch = Batch::new();
     let mut waiting = Vec::new();
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         let mut n = 0;
+        let mut closing = None;
         while let Some(req) = next.take() {
-            for op in req.ops {
-                batch.push(op);
-            }
-            if let Some(done) = req.done {
-                waiting.push(done);
+            match req {
+                Request::Write { ops, done } => {
+                    for op in ops {
+                        batch.push(op);
+                    }
+                    if let Some(done) = done {
+                        waiting.push(done);
+                    }
+                }
+                Request::Close(closed) => {
+                    closing = Some(closed);
+                    break;
+                }
             }
             n += 1;
             if n < MAX_REQUESTS_PER_BATCH {
                 next = rx.try_recv().ok();
             }
+        }
+        if closing.is_some() && batch.is_empty() && waiting.is_empty() {
+            return closing;
         }
         let result = store
             .write_batch(&batch)
@@ -139,7 +188,11 @@ fn store_thread(store: &Store, rx: &mpsc::Receiver<Request>) {
         for done in waiting.drain(..) {
             let _ = done.send(result.clone());
         }
+        if closing.is_some() {
+            return closing;
+        }
     }
+    None
 }
 
 /// The store's key for a subscriber.
@@ -291,4 +344,46 @@ pub fn restore(store: &Store) -> Result<Restored, vmq_store::Error> {
         "restored state from the message store"
     );
     Ok(restored)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // tests may unwrap
+
+    use super::*;
+
+    fn set_session(client_id: &str) -> Op {
+        Op::SetSession {
+            subscriber: SubscriberKey::new("", client_id),
+            session: stored_session(5, 3600, true),
+        }
+    }
+
+    #[tokio::test]
+    async fn close_writes_what_came_before_and_releases_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let persistence = Persistence::open(dir.path(), &StoreOptions::default()).unwrap();
+        persistence.submit(vec![set_session("a")]);
+        let durable = persistence.submit_durable(vec![set_session("b")]);
+        persistence.close().await;
+        assert_eq!(durable.await.unwrap(), Ok(()));
+        assert!(persistence.store().is_none());
+
+        // Reopened at once: the lock is free and both writes are there.
+        let store = Store::open(dir.path(), &StoreOptions::default()).unwrap();
+        for client_id in ["a", "b"] {
+            let key = SubscriberKey::new("", client_id);
+            assert!(store.session(&key).unwrap().is_some(), "{client_id}");
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_after_close_are_refused() {
+        let persistence = Persistence::memory();
+        persistence.close().await;
+        let durable = persistence.submit_durable(vec![set_session("late")]);
+        assert!(durable.await.unwrap().is_err());
+        // A second close has nothing to wait for.
+        persistence.close().await;
+    }
 }
