@@ -206,6 +206,12 @@ struct Connection {
     /// This round woke subscribers' connections for a client's publish (see
     /// [`ACK_AFTER_DELIVERY`]).
     woke_subscribers: bool,
+    /// The driver's last wait ended with nothing to do: the next read is the first after
+    /// an idle spell (see [`Connection::publish_after_others`]).
+    waited: bool,
+    /// A PUBLISH read after an idle spell waits for one deferred wake-up before it is
+    /// handled (see [`Connection::publish_after_others`]).
+    defer_input: bool,
 }
 
 struct PendingAck {
@@ -364,6 +370,8 @@ where
         input_pending: false,
         held_until: None,
         woke_subscribers: false,
+        waited: false,
+        defer_input: false,
     };
     if let Some(t) = &tracker {
         t.insert(conn_id, conn.handle.clone());
@@ -563,6 +571,15 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
         Poll::Ready(signal) => return Poll::Ready(Event::Signal(signal)),
         Poll::Pending => {}
     }
+    if std::mem::take(&mut conn.defer_input) {
+        // The same deferred wake-up as below: the tasks woken with this one run first.
+        if std::pin::pin!(tokio::task::yield_now())
+            .poll(cx)
+            .is_pending()
+        {
+            return Poll::Pending;
+        }
+    }
     if std::mem::take(&mut conn.woke_subscribers)
         && !wire.wbuf.is_empty()
         && wire.wbuf.len() <= ACK_AFTER_DELIVERY
@@ -606,6 +623,7 @@ fn poll_event<S: AsyncRead + AsyncWrite + Unpin>(
         // Deliveries are pulled on every round.
         return Poll::Ready(Event::Signal(Signal::Deliveries));
     }
+    conn.waited = true;
     Poll::Pending
 }
 
@@ -657,7 +675,7 @@ impl Connection {
     /// deliveries from the queue, and what the session has to send moved to the write buffer.
     /// Returns slow work for the driver to run (then the round is done again).
     fn step<S>(&mut self, wire: &mut Wire<S>, now: Instant) -> Option<Slow> {
-        if self.input_pending && !self.held(now) {
+        if self.input_pending && !self.defer_input && !self.held(now) {
             self.input_pending = false;
             self.held_until = None;
             if let Some(slow) = self.handle_input(&mut wire.rbuf, now) {
@@ -696,6 +714,7 @@ impl Connection {
 
     /// What the driver waited for has happened.
     fn on_event<S>(&mut self, event: Event, wire: &mut Wire<S>) {
+        let waited = std::mem::take(&mut self.waited);
         match event {
             Event::Signal(Signal::Command(Control::Disconnect(code, ack))) => {
                 self.disconnect_acks.push(ack);
@@ -729,6 +748,7 @@ impl Connection {
                     wire.read_size = (wire.read_size / 2).max(MIN_READ);
                 }
                 self.input_pending = true;
+                self.defer_input = waited && self.publish_after_others(&wire.rbuf);
             }
             Event::Durable(Ok(())) => {
                 if let Some(front) = self.pending_acks.front_mut() {
@@ -751,6 +771,22 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// Whether the bytes just read, the first after an idle spell, start with a PUBLISH that
+    /// should wait for the other connections woken in the same batch of readiness events.
+    ///
+    /// tokio runs the task woken last by a batch of I/O events first (its LIFO slot): when
+    /// one client's SUBSCRIBE and then another client's PUBLISH reach an idle broker
+    /// together, the PUBLISH would be routed before the subscription exists, and the new
+    /// subscriber would miss a message that Mosquitto, which handles ready connections in
+    /// arrival order, delivers (paho's interoperability `test_subscribe_options` relies on
+    /// it). One deferred wake-up lets the tasks woken with this one run first. A busy
+    /// connection, which reads without waiting, never defers. The cost, measured at 5,000
+    /// messages/s where every publish finds its connection idle: about 10 µs more at p50.
+    fn publish_after_others(&self, rbuf: &[u8]) -> bool {
+        self.session.state() == vmq_session::State::Connected
+            && rbuf.first().is_some_and(|b| b >> 4 == 3)
     }
 
     /// Decodes and handles the complete frames in `rbuf`. Stops early, leaving the rest in
