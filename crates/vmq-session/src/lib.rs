@@ -16,6 +16,7 @@
 
 mod alias;
 mod config;
+mod incoming_qos2;
 mod message;
 mod session;
 

@@ -15,6 +15,7 @@ use vmq_codec::{
 use crate::{
     alias::{AliasesIn, AliasesOut},
     config::SessionConfig,
+    incoming_qos2::IncomingQos2,
     message::Delivery,
 };
 
@@ -228,7 +229,7 @@ pub struct Session {
     incoming_qos1_pending: u16,
     /// QoS 2 packet ids not yet released, with whether PUBREC was sent (false while the broker
     /// routes the message).
-    incoming_qos2: Vec<(u16, bool)>,
+    incoming_qos2: IncomingQos2,
     rate_window_start: Instant,
     rate_count: u32,
     read_paused_until: Option<Instant>,
@@ -266,7 +267,7 @@ impl Session {
             aliases_out: AliasesOut::default(),
             aliases_in: AliasesIn::default(),
             incoming_qos1_pending: 0,
-            incoming_qos2: Vec::new(),
+            incoming_qos2: IncomingQos2::default(),
             rate_window_start: now,
             rate_count: 0,
             read_paused_until: None,
@@ -688,11 +689,7 @@ impl Session {
                 self.incoming_qos1_pending += 1;
             }
             QoS::ExactlyOnce => {
-                if let Some(&(_, rec_sent)) = self
-                    .incoming_qos2
-                    .iter()
-                    .find(|(id, _)| *id == publish.packet_id)
-                {
+                if let Some(rec_sent) = self.incoming_qos2.get(publish.packet_id) {
                     // A resend of a message already taken (MQTT-4.3.3-9): never route it twice;
                     // acknowledge again if PUBREC went out, otherwise `publish_done` will.
                     if rec_sent {
@@ -703,7 +700,7 @@ impl Session {
                 if self.version.is_v5() && self.incoming_in_flight() >= self.receive_max_broker() {
                     return self.protocol_violation(ReasonCode::ReceiveMaximumExceeded);
                 }
-                self.incoming_qos2.push((publish.packet_id, false));
+                self.incoming_qos2.insert(publish.packet_id);
             }
         }
         self.count_rate(now);
@@ -755,13 +752,9 @@ impl Session {
             QoS::ExactlyOnce => {
                 if is_failure(code) {
                     // MQTT-4.3.3: a PUBREC with an error ends the exchange.
-                    self.incoming_qos2.retain(|(id, _)| *id != packet_id);
-                } else if let Some(entry) = self
-                    .incoming_qos2
-                    .iter_mut()
-                    .find(|(id, _)| *id == packet_id)
-                {
-                    entry.1 = true;
+                    self.incoming_qos2.remove(packet_id);
+                } else {
+                    self.incoming_qos2.mark_rec_sent(packet_id);
                 }
                 self.encode(&Packet::PubRec(PubRec {
                     packet_id,
@@ -773,16 +766,10 @@ impl Session {
     }
 
     fn on_pubrel(&mut self, packet_id: u16) {
-        let known = self
-            .incoming_qos2
-            .iter()
-            .position(|(id, rec_sent)| *id == packet_id && *rec_sent);
-        let code = match known {
-            Some(i) => {
-                self.incoming_qos2.swap_remove(i);
-                ReasonCode::Success
-            }
-            None => ReasonCode::PacketIdentifierNotFound,
+        let code = if self.incoming_qos2.release(packet_id) {
+            ReasonCode::Success
+        } else {
+            ReasonCode::PacketIdentifierNotFound
         };
         self.encode(&Packet::PubComp(PubComp {
             packet_id,

@@ -359,6 +359,61 @@ fn mqtt_4_3_3_qos2_incoming_is_routed_once_even_when_resent() {
 }
 
 #[test]
+fn mqtt_4_3_3_a_large_qos2_window_keeps_every_id_until_released() {
+    // 1,000 unreleased ids: far more than a short list holds (the set moves to bitmaps).
+    let mut h = connected(ProtocolVersion::V5);
+    for id in 1..=1000u16 {
+        h.send(Packet::Publish(Box::new(publish(
+            "t",
+            QoS::ExactlyOnce,
+            id,
+        ))));
+    }
+    assert_eq!(h.actions().len(), 1000);
+    for id in 1..=1000u16 {
+        h.session
+            .publish_done(id, QoS::ExactlyOnce, ReasonCode::Success);
+    }
+    assert_eq!(h.sent().len(), 1000);
+    // A resend of any of them is not routed again and gets its PUBREC again.
+    let mut dup = publish("t", QoS::ExactlyOnce, 777);
+    dup.dup = true;
+    h.send(Packet::Publish(Box::new(dup)));
+    assert!(h.actions().is_empty());
+    assert!(matches!(
+        h.sent().as_slice(),
+        [Packet::PubRec(PubRec { packet_id: 777, .. })]
+    ));
+    for id in (1..=1000u16).rev() {
+        h.send(Packet::PubRel(PubRel::new(id)));
+    }
+    let sent = h.sent();
+    assert_eq!(sent.len(), 1000);
+    assert!(sent.iter().all(|p| matches!(
+        p,
+        Packet::PubComp(PubComp {
+            reason_code: ReasonCode::Success,
+            ..
+        })
+    )));
+    // Released: a second PUBREL is unknown, and the id is free for a new message.
+    h.send(Packet::PubRel(PubRel::new(500)));
+    assert!(matches!(
+        h.sent().as_slice(),
+        [Packet::PubComp(PubComp {
+            reason_code: ReasonCode::PacketIdentifierNotFound,
+            ..
+        })]
+    ));
+    h.send(Packet::Publish(Box::new(publish(
+        "t",
+        QoS::ExactlyOnce,
+        500,
+    ))));
+    assert_eq!(h.actions().len(), 1);
+}
+
+#[test]
 fn v5_pubrel_for_unknown_id_gets_packet_identifier_not_found() {
     let mut h = connected(ProtocolVersion::V5);
     h.send(Packet::PubRel(PubRel::new(33)));
