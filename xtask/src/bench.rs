@@ -454,6 +454,8 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         None,
         n,
     );
+    // `--connections 0` skips the idle-connection scenario.
+    let idle_scenario = connections != "0";
     let mut floors: Vec<crate::floor::Floor> = Vec::new();
     for run_no in 0..runs {
         let order: Vec<usize> = (0..n).map(|k| (k + run_no) % n).collect();
@@ -513,7 +515,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
                 hwm.figures[b].push(v);
             }
         }
-        if connections == "0" {
+        if !idle_scenario {
             continue;
         }
         for &b in &order {
@@ -552,7 +554,7 @@ pub fn bench(root: &Path, args: &[String]) -> Result<()> {
         }
     }
     let mut rows: Vec<Row> = rows.into_iter().flatten().collect();
-    if connections == "0" {
+    if !idle_scenario {
         // The idle-connection scenario did not run: no empty rows for it.
         rows.push(hwm);
     } else {

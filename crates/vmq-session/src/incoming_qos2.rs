@@ -54,6 +54,12 @@ impl Bitmaps {
         }
     }
 
+    /// Sets the PUBREC bit of `id` if `id` is present.
+    fn mark_rec_sent(&mut self, id: u16) {
+        let (w, b) = bit(id);
+        self.rec_sent[w] |= self.present[w] & b;
+    }
+
     fn remove(&mut self, id: u16) -> bool {
         let (w, b) = bit(id);
         let present = self.present[w] & b != 0;
@@ -117,11 +123,7 @@ impl IncomingQos2 {
                     entry.1 = true;
                 }
             }
-            IncomingQos2::Bitmaps(maps) => {
-                if maps.get(id).is_some() {
-                    maps.set(id, true);
-                }
-            }
+            IncomingQos2::Bitmaps(maps) => maps.mark_rec_sent(id),
         }
     }
 
